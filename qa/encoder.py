@@ -1,0 +1,121 @@
+"""The only module that imports sentence_transformers and loads models.
+
+:func:`get_encoder` loads a model once per process (lazily, thread-safe) and returns an
+:class:`Encoder` that embeds questions and passages with the model's own prompts:
+
+- a model whose config declares prompts uses them (``query`` for questions; ``document``,
+  ``passage`` or ``corpus`` for passages);
+- otherwise a model whose name contains ``e5`` gets ``query: `` / ``passage: ``;
+- otherwise no prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .config import DEFAULT_MODEL, Settings
+from .errors import MissingDependencyError, QAError
+
+_LOCK = threading.Lock()
+_LOADED: dict[tuple[str, str, str], "Encoder"] = {}
+E5_PROMPTS = ("query: ", "passage: ")
+
+
+def resolve_prompts(name: str, declared: dict[str, str] | None) -> tuple[str, str]:
+    """The (question, passage) prompts for a model called ``name`` declaring ``declared``."""
+    declared = {k: v for k, v in (declared or {}).items() if v}
+    if "query" in declared:
+        passage = next((declared[k] for k in ("document", "passage", "corpus") if k in declared), "")
+        return declared["query"], passage
+    if "e5" in Path(name).name.lower() or "e5" in name.lower().split("/")[-1]:
+        return E5_PROMPTS
+    return "", ""
+
+
+class Encoder:
+    """A loaded sentence-transformers model with its prompts.
+
+    Attributes:
+        name: the model as the user named it (``default``, a hub id or a folder).
+        path: what was loaded (the converted folder for ``default``).
+        dimension: embedding size.
+        query_prompt, passage_prompt: the prompts prepended to questions and passages.
+        max_seq_length: the model's token limit.
+    """
+
+    def __init__(self, name: str, path: str, model, query_prompt: str, passage_prompt: str):
+        self.name = name
+        self.path = path
+        self._model = model
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        dimension = getattr(model, "get_embedding_dimension", None) or \
+            model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.max_seq_length = int(model.max_seq_length or 512)
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self):
+        return self._model.tokenizer
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:  # torch inference on one model is not re-entrant across threads
+            vectors = self._model.encode(
+                list(texts), prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit vectors of questions, shape ``(len(texts), dimension)``."""
+        return self._encode(texts, self.query_prompt, batch_size, progress=False)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32,
+                        progress: bool = False) -> np.ndarray:
+        """Unit vectors of passages, shape ``(len(texts), dimension)``; optional progress bar."""
+        return self._encode(texts, self.passage_prompt, batch_size, progress)
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens of ``text`` including special tokens (no prompt)."""
+        return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def _load(settings: Settings) -> Encoder:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "sentence-transformers is missing: run `make setup` (or pip install -e .)"
+        ) from exc
+    name = settings.model
+    if name == DEFAULT_MODEL:
+        from .model import default_model_path
+
+        path = str(default_model_path(settings.cache_dir))
+    else:
+        path = name
+    try:
+        model = SentenceTransformer(path, device=settings.device)
+    except OSError as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        hint = " (HF_HUB_OFFLINE=1 forbids downloads)" if offline else ""
+        raise QAError(f"cannot load model {name!r}{hint}: {exc}") from exc
+    query, passage = resolve_prompts(name if name != DEFAULT_MODEL else "e5", model.prompts)
+    return Encoder(name, path, model, query, passage)
+
+
+def get_encoder(settings: Settings | None = None) -> Encoder:
+    """The process-wide encoder for ``settings.model`` (loaded on first call)."""
+    settings = settings or Settings.from_env()
+    key = (settings.model, str(settings.cache_dir), settings.device)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(settings)
+        return _LOADED[key]

@@ -1,0 +1,107 @@
+"""``qa eval``: recall@k and MRR@10 of the shared ranking on a BEIR-style benchmark.
+
+Each corpus line is one passage as given (no re-chunking); titles are prepended only when
+asked. The index is built under ``<index root>/eval-<folder>-<hash>`` and reused while the
+corpus and settings are unchanged. Queries go through :meth:`Retriever.rank`, the ranking
+``retrieve()`` uses, without the "not found" cut-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import QAError
+from .indexer import IndexConfig, model_settings, write_index
+from .passage import Record
+from .retriever import Retriever
+from .store import IndexStore
+
+KS = (1, 3, 5, 10)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSON-lines file.
+
+    Raises:
+        QAError: a line is not JSON.
+    """
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise QAError(f"{path}:{number}: not JSON ({exc})") from exc
+    return rows
+
+
+def read_qrels(path: Path) -> dict[str, set[str]]:
+    """``query-id -> relevant corpus ids`` from a TSV (a header line is skipped)."""
+    qrels: dict[str, set[str]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2 or parts[0] == "query-id":
+            continue
+        if len(parts) < 3 or float(parts[2]) > 0:
+            qrels.setdefault(parts[0], set()).add(parts[1])
+    return qrels
+
+
+def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
+                     progress: bool = True) -> Retriever:
+    """A retriever over ``corpus`` (built, or reused by content hash)."""
+    config = IndexConfig(titles=titles)
+    digest = hashlib.sha256(Path(corpus).read_bytes()).hexdigest()
+    folder = settings.index_root / f"eval-{Path(corpus).resolve().parent.name}-{digest[:12]}"
+    retriever = Retriever(folder, settings=settings, config=config, progress=progress)
+    store = IndexStore(folder)
+    try:
+        manifest = store.read_manifest()
+    except QAError:
+        manifest = None
+    fresh = manifest is not None and manifest.get("corpus_hash") == digest and \
+        manifest.get("config") == config.to_json() and \
+        manifest.get("model") == model_settings(retriever.encoder)
+    if not fresh:
+        records = [Record(id=str(row["id"]), text=row["text"], source=Path(corpus).name,
+                          title=row.get("title", "") if titles else "")
+                   for row in read_jsonl(corpus)]
+        write_index(store, records, retriever.encoder, config, digest, progress=progress)
+    return retriever
+
+
+def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str]]) -> dict:
+    """Recall@1/3/5/10 and MRR@10 over the ``queries`` that have qrels."""
+    queries = [q for q in queries if str(q["id"]) in qrels]
+    if not queries:
+        raise QAError("no query has a relevance judgement")
+    started = time.perf_counter()
+    prepared = [retriever.prepare(q["text"]) for q in queries]
+    vectors = retriever.encoder.encode_queries([p.text for p in prepared], batch_size=64)
+    hits = {k: 0 for k in KS}
+    reciprocal = 0.0
+    records = retriever.index.records
+    for query, question, vector in zip(queries, prepared, vectors):
+        relevant = qrels[str(query["id"])]
+        ranked = [records[r.row].id for r in retriever.rank(question, max(KS), vector)]
+        for k in KS:
+            hits[k] += any(pid in relevant for pid in ranked[:k])
+        reciprocal += next((1 / (i + 1) for i, pid in enumerate(ranked) if pid in relevant), 0.0)
+    n = len(queries)
+    result = {"queries": n}
+    result.update({f"recall@{k}": round(hits[k] / n, 4) for k in KS})
+    result["mrr@10"] = round(reciprocal / n, 4)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def run_eval(corpus: Path, queries: Path, qrels: Path, settings: Settings, titles: bool = False,
+             progress: bool = True) -> dict:
+    """Build or reuse the corpus index and evaluate the queries on it."""
+    retriever = corpus_retriever(Path(corpus), settings, titles, progress)
+    return evaluate(retriever, read_jsonl(Path(queries)), read_qrels(Path(qrels)))

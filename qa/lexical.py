@@ -1,0 +1,117 @@
+"""Keyword retrieval that works for Chinese: a tokenizer plus BM25 scored by ``bm25s``.
+
+Tokens (:func:`tokenize`): the text is NFKC-normalised, lower-cased and mapped from
+Traditional to Simplified Chinese (OpenCC ``t2s``), so both scripts match each other. Runs of
+CJK characters give their character bigrams (and single characters when ``unigrams``); Latin
+words and numbers are kept whole (``3.5`` stays one token), English stop words are dropped.
+The index is saved by ``bm25s`` as ``.npy`` + JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorruptError, MissingDependencyError
+
+TOKENIZER_VERSION = 1
+_TOKEN_RE = re.compile(
+    r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+)"
+    r"|(?P<num>\d+(?:[.,]\d+)*)"
+    r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)?)"
+)
+_EN_STOP = frozenset(
+    "a an and are as at be but by for from has have he her his i if in into is it its of on or "
+    "she so that the their them then there these they this to was were which who whom whose with "
+    "what when where why how did do does you your we our".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    try:
+        import opencc
+    except ImportError as exc:
+        raise MissingDependencyError("OpenCC is missing: pip install opencc") from exc
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, Traditional -> Simplified Chinese."""
+    return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
+
+
+def tokenize(text: str, unigrams: bool = False) -> list[str]:
+    """Keyword tokens of ``text`` (see the module docstring). Empty text gives ``[]``."""
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(normalize(text)):
+        run = match.group()
+        if match.lastgroup == "cjk":
+            if unigrams or len(run) == 1:
+                tokens.extend(run)
+            tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
+        elif match.lastgroup == "num":
+            tokens.append(run)
+        elif run not in _EN_STOP:
+            tokens.append(run)
+    return tokens
+
+
+class KeywordIndex:
+    """BM25 over pre-tokenised passages (rows in insertion order)."""
+
+    def __init__(self, bm25, size: int):
+        self._bm25 = bm25
+        self.size = size
+
+    @staticmethod
+    def _module():
+        try:
+            import bm25s
+        except ImportError as exc:
+            raise MissingDependencyError("bm25s is missing: pip install bm25s") from exc
+        return bm25s
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "KeywordIndex":
+        """Index passages given as token lists (see :func:`tokenize`)."""
+        bm25s = cls._module()
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
+        return cls(bm25, len(token_lists))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every passage for the query ``tokens`` (zeros when none is known)."""
+        ids = [self._bm25.vocab_dict[t] for t in tokens if t in self._bm25.vocab_dict]
+        if not ids or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+
+    def document_frequency(self, tokens: list[str]) -> dict[str, int]:
+        """How many passages contain each of ``tokens`` (0 when unknown)."""
+        indptr = self._bm25.scores["indptr"]
+        out = {}
+        for token in tokens:
+            idx = self._bm25.vocab_dict.get(token)
+            out[token] = 0 if idx is None else int(indptr[idx + 1] - indptr[idx])
+        return out
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> "KeywordIndex":
+        """Load a saved index of ``size`` passages.
+
+        Raises:
+            IndexCorruptError: files missing or unreadable.
+        """
+        try:
+            bm25 = cls._module().BM25.load(str(folder), mmap=False, load_corpus=False)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"{folder}: unreadable keyword index ({exc})") from exc
+        return cls(bm25, size)

@@ -1,0 +1,68 @@
+"""The result types: :class:`Passage` (returned by ``retrieve``) and :class:`Record` (stored)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Record:
+    """A passage as stored in an index folder (one line of ``passages.jsonl``).
+
+    ``start``/``end`` are offsets in the source document's text; ``hash`` is the sha256 of the
+    text that was embedded, so an unchanged passage is never embedded twice.
+    """
+
+    id: str
+    text: str
+    source: str
+    title: str = ""
+    section: str = ""
+    start: int = 0
+    end: int = 0
+    hash: str = ""
+
+    def embed_text(self, titles: bool) -> str:
+        """What the models see: the title line and the text, or the text alone."""
+        return f"{self.title}\n{self.text}" if titles and self.title else self.text
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved passage.
+
+    Attributes:
+        id: stable identifier (``<source>#<n>`` for documents, the corpus id in ``qa eval``).
+        text: the passage text.
+        score: relevance in [0, 1]; higher is better (comparable within one question).
+        source: the file the passage comes from.
+        title: the title of its article (file name stem when the file has none).
+        start, end: character offsets of the passage in the source document's text.
+        section: the section heading above the passage, if any.
+        answer_start, answer_end: span in ``text`` of the sentence that best answers the
+            question (``0, 0`` when unknown).
+    """
+
+    id: str
+    text: str
+    score: float
+    source: str
+    title: str
+    start: int
+    end: int
+    section: str = ""
+    answer_start: int = 0
+    answer_end: int = 0
+
+    @property
+    def answer(self) -> str:
+        """The answering sentence (empty when unknown)."""
+        return self.text[self.answer_start:self.answer_end]

@@ -1,0 +1,188 @@
+"""The index folder: atomic writes, a manifest checked on load, no pickle.
+
+Layout of ``embeddings/<name>/``::
+
+    CURRENT               name of the live version folder (replaced atomically)
+    .lock                 held while a build writes
+    v-<time>-<rand>/      one complete version
+        manifest.json     format, model, prompts, chunking, corpus hash, counts, file sha256s
+        passages.jsonl    one :class:`~qa.passage.Record` per line, in index row order
+        dense.faiss       FAISS inner-product index (row i = passages.jsonl line i)
+        keyword/          bm25s arrays (.npy) and vocabulary (JSON)
+
+A version folder is written completely, then ``CURRENT`` is swapped with ``os.replace``, so a
+crash at any moment leaves the previous version live. Loading checks every file's sha256 and
+the row counts against the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dense import DenseIndex
+from .errors import IndexCorruptError
+from .lexical import KeywordIndex
+from .passage import Record
+
+FORMAT_VERSION = 1
+_DATA_FILES = ("passages.jsonl", "dense.faiss")
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory: manifest, passages, and both searchable parts."""
+
+    folder: Path
+    manifest: dict
+    records: list[Record]
+    dense: DenseIndex
+    keyword: KeywordIndex
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    files = [folder / name for name in _DATA_FILES]
+    files += sorted((folder / "keyword").iterdir())
+    return {str(p.relative_to(folder)): _file_digest(p) for p in files}
+
+
+class IndexStore:
+    """Reads and writes the versions of one index folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.folder / ".lock"
+
+    def current(self) -> Path | None:
+        """The live version folder, or ``None`` when nothing was built yet."""
+        pointer = self.folder / "CURRENT"
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexCorruptError(f"{pointer}: unreadable ({exc}); rebuild with `qa build`") from exc
+        if not name.startswith("v-") or "/" in name or not (self.folder / name).is_dir():
+            raise IndexCorruptError(
+                f"{pointer} names {name!r}, which is not a version folder; rebuild with `qa build`"
+            )
+        return self.folder / name
+
+    def read_manifest(self) -> dict | None:
+        """The live manifest, ``None`` when there is no index.
+
+        Raises:
+            IndexCorruptError: the manifest is missing or not JSON.
+        """
+        version = self.current()
+        if version is None:
+            return None
+        try:
+            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"{version}/manifest.json is missing or damaged ({exc}); rebuild with `qa build`"
+            ) from exc
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"{version}: index format {manifest.get('format_version')} is not "
+                f"{FORMAT_VERSION}; rebuild with `qa build`"
+            )
+        return manifest
+
+    def load(self) -> LoadedIndex | None:
+        """Load the live version, checking it against its manifest; ``None`` if none exists.
+
+        Raises:
+            IndexCorruptError: a file is missing, altered or out of step with the others.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            return None
+        version = self.current()
+        try:
+            actual = _digests(version)
+        except OSError as exc:
+            raise IndexCorruptError(f"{version}: missing files ({exc}); rebuild with `qa build`") \
+                from exc
+        if actual != manifest.get("files"):
+            bad = sorted(set(actual.items()) ^ set(manifest.get("files", {}).items()))
+            names = sorted({name for name, _ in bad})
+            raise IndexCorruptError(
+                f"{version}: {', '.join(names)} do not match the manifest (damaged or edited); "
+                "rebuild with `qa build`"
+            )
+        records = [Record(**json.loads(line)) for line in
+                   (version / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        dense = DenseIndex.load(version / "dense.faiss")
+        keyword = KeywordIndex.load(version / "keyword", len(records))
+        counts = {len(records), dense.size, manifest["counts"]["passages"]}
+        if len(counts) != 1:
+            raise IndexCorruptError(f"{version}: passages and vectors out of step; rebuild")
+        return LoadedIndex(version, manifest, records, dense, keyword)
+
+    def write(self, manifest: dict, records: list[Record], dense: DenseIndex,
+              keyword: KeywordIndex) -> Path:
+        """Write a new version and make it live atomically; older versions are removed.
+
+        The caller should hold :attr:`lock_path` (see :mod:`qa.indexer`).
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+        staging = self.folder / f".tmp-{name}"
+        staging.mkdir()
+        try:
+            with open(staging / "passages.jsonl", "w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            dense.save(staging / "dense.faiss")
+            (staging / "keyword").mkdir()
+            keyword.save(staging / "keyword")
+            manifest = dict(manifest, format_version=FORMAT_VERSION, files=_digests(staging))
+            manifest["counts"] = dict(manifest.get("counts", {}), passages=len(records))
+            _write_synced(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            _fsync_tree(staging)
+            os.replace(staging, self.folder / name)
+            _write_synced(self.folder / "CURRENT.tmp", name)
+            os.replace(self.folder / "CURRENT.tmp", self.folder / "CURRENT")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._remove_old(keep=name)
+        return self.folder / name
+
+    def _remove_old(self, keep: str) -> None:
+        for child in self.folder.iterdir():
+            if child.name != keep and (child.name.startswith("v-") or child.name.startswith(".tmp-")):
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())

@@ -1,0 +1,58 @@
+"""Reading files: encodings, HTML, bad input."""
+
+import codecs
+
+import pytest
+
+from qa.documents import parse_bytes, read_document
+from qa.errors import DocumentError
+
+ZH = "宁海县第三水厂从2006年开始土地征用工作，但因政策处理问题一直未能建成使用。\n"
+ZH_TW = "臺灣的首都是臺北，這裡的人們說國語。\n"
+
+
+@pytest.mark.parametrize("encoding, data, text", [
+    ("utf-8", ZH.encode("utf-8"), ZH),
+    ("utf-8-sig", codecs.BOM_UTF8 + ZH.encode("utf-8"), ZH),
+    ("utf-16 BOM", ZH.encode("utf-16"), ZH),
+    ("utf-16-be BOM", codecs.BOM_UTF16_BE + ZH.encode("utf-16-be"), ZH),
+    ("gb18030", (ZH * 3).encode("gb18030"), ZH * 3),
+    ("gbk", (ZH * 3).encode("gbk"), ZH * 3),
+    ("big5", (ZH_TW * 3).encode("big5"), ZH_TW * 3),
+])
+def test_encodings(encoding, data, text):
+    document = parse_bytes(data, "doc.txt")
+    assert document.text == text, encoding
+
+
+def test_markdown_and_crlf(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_bytes("# 标题\r\n\r\n正文。\r\n".encode("utf-8"))
+    assert read_document(path).text == "# 标题\n\n正文。\n"
+
+
+def test_html_keeps_visible_text_only():
+    html = ("<html><head><title>T</title><style>p{color:red}</style></head><body>"
+            "<h1>水厂</h1><script>alert('x')</script><p>第一段。</p><div><p>第二段 &amp; more。</p>"
+            "</div><noscript>hidden</noscript></body></html>")
+    text = parse_bytes(html.encode("utf-8"), "page.html").text
+    assert text == "# 水厂\n\n第一段。\n\n第二段 & more。"
+    assert "alert" not in text and "color" not in text and "hidden" not in text
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("empty.txt", b"", "empty"),
+    ("blank.txt", b"  \n\n ", "empty"),
+    ("binary.txt", bytes(range(256)) * 20, "binary"),
+    ("notes.xyz", b"hello", "unsupported"),
+    ("broken.pdf", b"%PDF-1.4 not really", "PDF"),
+    ("fake.docx", b"not a zip at all", "docx"),
+])
+def test_bad_files_are_refused_with_a_reason(name, data, message):
+    with pytest.raises(DocumentError, match=message):
+        parse_bytes(data, name)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DocumentError, match="cannot read"):
+        read_document(tmp_path / "nope.txt")

@@ -1,0 +1,64 @@
+"""Questions about the seed, and bad input."""
+
+import pytest
+
+import qa
+from qa.retriever import MAX_QUESTION_CHARS
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("划船社区党委书记是谁?", "划船社区党委书记俞复玲"),
+    ("宁海县第三水厂哪一年开始征地?", "从2006年开始土地征用"),
+    ("示范区党群服务中心什么时候落成?", "党群服务中心落成"),
+    ("香榧种植面积有多大?", "种植面积1.5万亩"),
+    ("中信银行在大厅里为老年人设置了什么?", "老年休息区"),
+    ("Who is the party secretary of Huachuan community?", "划船社区党委书记俞复玲"),
+    ("When did the third water plant in Ninghai start acquiring land?", "从2006年开始土地征用"),
+    ("How many volunteers with medical knowledge did the community recruit?", "20多位"),
+])
+def test_seed_questions(seed_retriever, question, expected):
+    top = seed_retriever.retrieve(question, k=3)
+    assert any(expected in p.text for p in top), [p.text[:30] for p in top]
+
+
+def test_passage_fields(seed_retriever):
+    passage = seed_retriever.retrieve("划船社区党委书记是谁?", k=1)[0]
+    assert isinstance(passage, qa.Passage)
+    assert passage.source.endswith("000_b0e56cfeed1eb8fd.txt")
+    assert passage.title.endswith("这个基层红色阵地越来越火")
+    assert 0 < passage.start < passage.end and 0 <= passage.score <= 1
+    assert passage.id.endswith("#2")
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", None, 42])
+def test_empty_or_non_text_question_is_a_value_error(seed_retriever, question):
+    with pytest.raises(ValueError):
+        seed_retriever.retrieve(question)
+
+
+@pytest.mark.parametrize("k", [0, -1, 101, 10**9, 2.5, "3", True])
+def test_k_out_of_range_is_a_value_error(seed_retriever, k):
+    with pytest.raises(ValueError, match="k must"):
+        seed_retriever.retrieve("划船社区党委书记是谁?", k=k)
+
+
+def test_a_megabyte_question_is_truncated(seed_retriever):
+    question = "宁海县第三水厂哪一年开始征地?" + "很长的问题" * 200_000
+    assert len(question.encode("utf-8")) > 1_000_000
+    top = seed_retriever.retrieve(question, k=2)
+    assert len(top) <= 2
+    assert MAX_QUESTION_CHARS < len(question)
+
+
+def test_history_is_accepted(seed_retriever):
+    assert seed_retriever.retrieve("划船社区党委书记是谁?", k=2, history=["你好"])
+
+
+def test_import_qa_loads_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, qa; heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', "
+            "'gradio', 'bm25s') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
