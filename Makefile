@@ -26,10 +26,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-# Debian's Chromium for the end-to-end tests (Playwright never downloads a browser here).
+# Debian's Chromium and a CJK font for the end-to-end tests (Playwright never downloads a
+# browser here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	@command -v chromium >/dev/null 2>&1 && test -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) || \
 	  echo "chromium could not be installed: the browser tests will be skipped"; }
 
 clean:

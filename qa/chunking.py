@@ -78,6 +78,13 @@ def estimate_tokens(text: str) -> int:
     return cjk + (other + 2) // 3
 
 
+def script_of(text: str) -> str:
+    """``cjk`` when CJK characters make up at least a fifth of the letters, else ``latin``."""
+    cjk = len(_CJK_RE.findall(text))
+    letters = sum(ch.isalpha() for ch in text)
+    return "cjk" if letters and cjk * 5 >= letters else "latin"
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of ``text`` (white space trimmed)."""
     spans = []

@@ -37,9 +37,9 @@ def cmd_build(args) -> int:
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
     loaded = build_from_files(paths, IndexStore(folder), get_encoder(settings))
     counts = loaded.manifest["counts"]
-    print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages "
-          f"({counts['embedded']} embedded, the rest unchanged) into {folder} "
-          f"in {loaded.manifest['seconds']:.1f} s")
+    print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
+          f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
+          f"reused) into {folder} in {loaded.manifest['seconds']:.1f} s")
     return 0
 
 

@@ -61,9 +61,10 @@ def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
     retriever = Retriever(folder, settings=settings, config=config, progress=progress)
     store = IndexStore(folder)
     try:
-        manifest = store.read_manifest()
+        loaded = store.load()
     except QAError:
-        manifest = None
+        loaded = None
+    manifest = loaded.manifest if loaded is not None else None
     fresh = manifest is not None and manifest.get("corpus_hash") == digest and \
         manifest.get("config") == config.to_json() and \
         manifest.get("model") == model_settings(retriever.encoder)

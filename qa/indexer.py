@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import chunk_text
+from .chunking import chunk_text, script_of, split_sentences
 from .config import PROJECT_ROOT
 from .dense import DenseIndex
 from .documents import Document, find_documents, read_document
-from .errors import IndexCorruptError, QAError
+from .errors import QAError
 from .lexical import TOKENIZER_VERSION, KeywordIndex, tokenize
 from .passage import Record, content_hash
 from .store import IndexStore, LoadedIndex
@@ -88,19 +88,50 @@ def document_records(document: Document, name: str, config: IndexConfig) -> list
 
 
 def _with_hash(record: Record, config: IndexConfig) -> Record:
-    return Record(**dict(record.to_json(), hash=content_hash(record.embed_text(config.titles))))
+    return Record(**dict(record.to_json(), hash=content_hash(record.embed_text(config.titles)),
+                         script=script_of(record.text)))
+
+
+def background_texts() -> list[str]:
+    """The reference sentences relevance is measured against (CJK ones, then Latin ones)."""
+    data = json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
+    return data["cjk"] + data["latin"]
+
+
+def background_scripts() -> np.ndarray:
+    """Script code (0 CJK, 1 Latin) of each :func:`background_texts` entry."""
+    data = json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
+    return np.array([0] * len(data["cjk"]) + [1] * len(data["latin"]), dtype=np.int8)
+
+
+def sentence_spans(records: list[Record]) -> np.ndarray:
+    """``(owner row, start, end)`` of every sentence of every record, in row order."""
+    rows = [(row, start, end) for row, record in enumerate(records)
+            for start, end in split_sentences(record.text)]
+    return np.asarray(rows, dtype=np.int32).reshape(-1, 3)
 
 
 def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray]:
-    try:
-        old = store.load()
-    except (IndexCorruptError, OSError, ValueError):
+    """Vectors of the live version by content hash (passages and sentences share one space),
+    from its intact files when it cannot be loaded whole; ``{}`` for another model."""
+    if store.read_manifest_raw().get("model") != settings["model"]:
         return {}
-    if old is None or old.manifest.get("model") != settings["model"] \
-            or old.manifest.get("config") != settings["config"]:
-        return {}
-    vectors = old.dense.vectors()
-    return {record.hash: vectors[row] for row, record in enumerate(old.records)}
+    return store.salvage()
+
+
+def _embed(encoder, texts: list[str], known: dict[str, np.ndarray],
+           progress: bool) -> tuple[np.ndarray, set[str]]:
+    """Vectors of ``texts`` and the hashes that had to be embedded (were not ``known``)."""
+    hashes = [content_hash(t) for t in texts]
+    todo = {h: t for h, t in zip(hashes, texts) if h not in known}
+    if todo:
+        order = sorted(todo)
+        fresh = encoder.encode_passages([todo[h] for h in order],
+                                        progress=progress and len(order) > 8)
+        known.update(zip(order, fresh))
+    if not texts:
+        return np.zeros((0, encoder.dimension), dtype=np.float32), set()
+    return np.stack([known[h] for h in hashes]), set(todo)
 
 
 def write_index(store: IndexStore, records: list[Record], encoder, config: IndexConfig,
@@ -118,23 +149,24 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     records = [r if r.hash else _with_hash(r, config) for r in records]
     settings = {"model": model_settings(encoder), "config": config.to_json()}
     with FileLock(str(store.lock_path)):
-        reuse = _previous_vectors(store, settings)
-        missing = sorted({r.hash: r for r in records if r.hash not in reuse}.values(),
-                         key=lambda r: r.hash)
-        if missing:
-            fresh = encoder.encode_passages([r.embed_text(config.titles) for r in missing],
-                                            progress=progress and len(missing) > 8)
-            reuse.update({r.hash: fresh[i] for i, r in enumerate(missing)})
-        vectors = np.stack([reuse[r.hash] for r in records]) if records else \
-            np.zeros((0, encoder.dimension), dtype=np.float32)
-        dense = DenseIndex.build(vectors, encoder.dimension)
+        known = _previous_vectors(store, settings)
+        spans = sentence_spans(records)
+        texts = [r.embed_text(config.titles) for r in records]
+        texts += [records[o].text[a:b] for o, a, b in spans]
+        background = background_texts()
+        vectors, fresh = _embed(encoder, texts + background, known, progress)
+        embedded = len(fresh & {content_hash(t) for t in texts})
+        n, m = len(records), len(spans)
+        dense = DenseIndex.build(vectors[:n], encoder.dimension)
+        sentences = DenseIndex.build(vectors[n:n + m], encoder.dimension)
         keyword = KeywordIndex.build([tokenize(r.embed_text(config.titles), config.unigrams)
                                       for r in records])
         manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
-        manifest["counts"] = {"passages": len(records), "embedded": len(missing)}
+        manifest["counts"] = {"passages": len(records), "sentences": len(spans),
+                              "embedded": embedded}
         manifest["versions"] = _library_versions()
         manifest["seconds"] = round(time.perf_counter() - started, 3)
-        store.write(manifest, records, dense, keyword)
+        store.write(manifest, records, dense, keyword, sentences, spans, vectors[n + m:])
         loaded = store.load()
     return loaded
 

@@ -4,6 +4,7 @@ Tokens (:func:`tokenize`): the text is NFKC-normalised, lower-cased and mapped f
 Traditional to Simplified Chinese (OpenCC ``t2s``), so both scripts match each other. Runs of
 CJK characters give their character bigrams (and single characters when ``unigrams``); Latin
 words and numbers are kept whole (``3.5`` stays one token), English stop words are dropped.
+Questions also lose their interrogatives (:func:`query_tokens`).
 The index is saved by ``bm25s`` as ``.npy`` + JSON, never pickle.
 """
 
@@ -31,6 +32,9 @@ _EN_STOP = frozenset(
 )
 
 
+_QUESTION_WORDS = re.compile(r"[什么哪谁几怎吗呢啥]|多少|为何|如何|是否")
+
+
 @functools.lru_cache(maxsize=1)
 def _t2s():
     try:
@@ -38,6 +42,12 @@ def _t2s():
     except ImportError as exc:
         raise MissingDependencyError("OpenCC is missing: pip install opencc") from exc
     return opencc.OpenCC("t2s")
+
+
+def normalize_char(ch: str) -> str:
+    """One character folded like :func:`normalize`, kept to one character (for highlighting)."""
+    folded = normalize(ch)
+    return folded if len(folded) == 1 else ch.lower()
 
 
 def normalize(text: str) -> str:
@@ -59,6 +69,13 @@ def tokenize(text: str, unigrams: bool = False) -> list[str]:
         elif run not in _EN_STOP:
             tokens.append(run)
     return tokens
+
+
+def query_tokens(text: str, unigrams: bool = False) -> list[str]:
+    """Tokens of a question: :func:`tokenize` without interrogatives (什么, 哪, 谁, 多少...),
+    each token once."""
+    tokens = (t for t in tokenize(text, unigrams) if not _QUESTION_WORDS.search(t))
+    return list(dict.fromkeys(tokens))
 
 
 class KeywordIndex:
@@ -91,8 +108,16 @@ class KeywordIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
 
+    def upper_bound(self, tokens: list[str]) -> float:
+        """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf``, unknown tokens
+        counted at the idf of a term no passage contains."""
+        frequencies = self.document_frequency(tokens)
+        n = max(self.size, 1)
+        idf = sum(np.log(1 + (n - df + 0.5) / (df + 0.5)) for df in frequencies.values())
+        return float((self._bm25.k1 + 1) * idf)
+
     def document_frequency(self, tokens: list[str]) -> dict[str, int]:
-        """How many passages contain each of ``tokens`` (0 when unknown)."""
+        """How many passages contain each of ``tokens`` (0 when unknown); repeats count once."""
         indptr = self._bm25.scores["indptr"]
         out = {}
         for token in tokens:

@@ -11,7 +11,8 @@ class Record:
     """A passage as stored in an index folder (one line of ``passages.jsonl``).
 
     ``start``/``end`` are offsets in the source document's text; ``hash`` is the sha256 of the
-    text that was embedded, so an unchanged passage is never embedded twice.
+    text that was embedded, so an unchanged passage is never embedded twice; ``script`` is
+    ``cjk`` or ``latin`` (see :func:`qa.chunking.script_of`).
     """
 
     id: str
@@ -22,6 +23,7 @@ class Record:
     start: int = 0
     end: int = 0
     hash: str = ""
+    script: str = ""
 
     def embed_text(self, titles: bool) -> str:
         """What the models see: the title line and the text, or the text alone."""
@@ -42,7 +44,7 @@ class Passage:
     Attributes:
         id: stable identifier (``<source>#<n>`` for documents, the corpus id in ``qa eval``).
         text: the passage text.
-        score: relevance in [0, 1]; higher is better (comparable within one question).
+        score: calibrated probability in [0, 1] that the passage answers the question.
         source: the file the passage comes from.
         title: the title of its article (file name stem when the file has none).
         start, end: character offsets of the passage in the source document's text.

@@ -8,47 +8,55 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fusion
+from . import calibration, fusion
 from .config import Settings
-from .errors import IndexMismatchError
-from .indexer import IndexConfig, build_from_files, files_hash, model_settings
+from .chunking import script_of
 from .documents import find_documents
-from .lexical import tokenize
+from .errors import IndexCorruptError, IndexMismatchError
+from .indexer import (IndexConfig, background_scripts, build_from_files, files_hash,
+                      model_settings)
+from .followup import resolve
+from .lexical import query_tokens, tokenize
 from .passage import Passage, Record
 from .store import IndexStore, LoadedIndex
 
 MAX_K = 100
 MAX_QUESTION_CHARS = 1000
-CANDIDATES = 100
+_SCRIPTS = {"cjk": 0, "latin": 1}
+ANSWER_KEYWORD_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
 class Question:
-    """A question ready to rank: the text to embed and its keyword tokens."""
+    """A question ready to rank: the text to embed (with the context of a follow-up), its
+    keyword tokens, and the question as asked."""
 
     text: str
     tokens: tuple[str, ...]
+    asked: str = ""
 
 
 @dataclass(frozen=True)
 class Ranked:
-    """One ranked row: index row and fused score."""
+    """One ranked passage: index row, fused score, best sentence (row in the sentence index)."""
 
     row: int
     score: float
+    sentence: int = -1
 
 
 def clean_question(question) -> str:
-    """The question stripped and cut to ``MAX_QUESTION_CHARS``.
+    """The question stripped of control characters and cut to ``MAX_QUESTION_CHARS``.
 
     Raises:
         ValueError: not a string, or empty / white space only.
     """
     if not isinstance(question, str):
         raise ValueError(f"the question must be text, not {type(question).__name__}")
-    text = question.encode("utf-8", "replace").decode("utf-8").strip()
-    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
-    if not text.strip():
+    text = question[: MAX_QUESTION_CHARS * 4].encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    if not text:
         raise ValueError("the question is empty")
     return text[:MAX_QUESTION_CHARS].strip()
 
@@ -66,6 +74,35 @@ def check_k(k) -> int:
     return int(k)
 
 
+class _Arrays:
+    """Per-index arrays the ranking needs, derived once after loading."""
+
+    def __init__(self, index: LoadedIndex):
+        self.passages = index.dense.vectors()
+        self.sentences = index.sentences.vectors()
+        owners = index.sentence_spans[:, 0] if len(index.sentence_spans) else np.zeros(0, int)
+        self.owners = owners
+        self.first_sentence = np.searchsorted(owners, np.arange(len(index.records)))
+        self.has_sentence = np.isin(np.arange(len(index.records)), owners)
+        self.groups = np.array([_SCRIPTS.get(r.script, 1) for r in index.records], dtype=np.int8)
+        self.background = index.background
+        self.background_groups = background_scripts()
+
+    def baseline(self, vector: np.ndarray) -> np.ndarray:
+        """Per passage: the question's mean cosine to background text in the passage's script."""
+        cosines = self.background @ vector
+        means = np.array([cosines[self.background_groups == g].mean() for g in (0, 1)])
+        return means[self.groups]
+
+    def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray) -> np.ndarray:
+        """Best sentence score per passage (the passage's own score when it has none)."""
+        best = passage_scores.copy()
+        if len(sentence_scores):
+            starts = self.first_sentence[self.has_sentence]
+            best[self.has_sentence] = np.maximum.reduceat(sentence_scores, starts)
+        return best
+
+
 class Retriever:
     """Retrieval over one index folder, built from ``documents`` when missing or stale.
 
@@ -75,18 +112,21 @@ class Retriever:
             is only opened (an eval corpus, or one built with ``qa build``).
         settings: model and paths (default: from the environment).
         config: chunking and keyword settings.
+        recipe: fusion parameters.
         progress: show a progress bar while embedding.
     """
 
     def __init__(self, index_dir: str | Path, documents: list[str | Path] | None = None,
                  settings: Settings | None = None, config: IndexConfig = IndexConfig(),
-                 progress: bool = True):
+                 recipe: fusion.Recipe = fusion.Recipe(), progress: bool = True):
         self.store = IndexStore(Path(index_dir))
         self.documents = [Path(p) for p in documents] if documents is not None else None
         self.settings = settings or Settings.from_env()
         self.config = config
+        self.recipe = recipe
         self.progress = progress
         self._index: LoadedIndex | None = None
+        self._arrays: _Arrays | None = None
         self._lock = threading.Lock()
 
     @property
@@ -98,10 +138,14 @@ class Retriever:
     @property
     def index(self) -> LoadedIndex:
         """The loaded index; (re)built first when missing or stale and documents are known."""
+        return self._loaded()[0]
+
+    def _loaded(self) -> tuple[LoadedIndex, _Arrays]:
         with self._lock:
             if self._index is None:
                 self._index = self._open()
-            return self._index
+                self._arrays = _Arrays(self._index)
+            return self._index, self._arrays
 
     def _open(self) -> LoadedIndex:
         loaded = self.store.load() if self.documents is None else self._load_or_none()
@@ -119,8 +163,6 @@ class Retriever:
         return loaded
 
     def _load_or_none(self) -> LoadedIndex | None:
-        from .errors import IndexCorruptError
-
         try:
             return self.store.load()
         except IndexCorruptError:
@@ -128,8 +170,7 @@ class Retriever:
 
     def _stale(self, loaded: LoadedIndex) -> bool:
         manifest = loaded.manifest
-        files = find_documents(self.documents)
-        return (manifest.get("corpus_hash") != files_hash(files)
+        return (manifest.get("corpus_hash") != files_hash(find_documents(self.documents))
                 or manifest.get("config") != self.config.to_json()
                 or manifest.get("model") != model_settings(self.encoder))
 
@@ -137,31 +178,45 @@ class Retriever:
         """Forget the loaded index; the next question loads (or rebuilds) it again."""
         with self._lock:
             self._index = None
+            self._arrays = None
 
     def prepare(self, question: str, history: list[str] | None = None) -> Question:
-        """Clean ``question`` (see :func:`clean_question`) and tokenise it for keywords."""
-        text = clean_question(question)
-        return Question(text, tuple(tokenize(text, self.config.unigrams)))
+        """Clean ``question`` (see :func:`clean_question`), resolve it against ``history`` when
+        it is a follow-up (:mod:`qa.followup`) and tokenise it for keywords."""
+        asked = clean_question(question)
+        earlier = []
+        for item in history or []:
+            try:
+                earlier.append(clean_question(item))
+            except ValueError:
+                continue
+        text = resolve(asked, earlier)
+        return Question(text, tuple(query_tokens(text, self.config.unigrams)), asked)
+
+    def evidence(self, question: Question, vector: np.ndarray | None = None) -> fusion.Evidence:
+        """Every passage's dense and keyword evidence and fused score for ``question``."""
+        index, arrays = self._loaded()
+        if vector is None:
+            vector = self.encoder.encode_queries([question.text])[0]
+        passage_cos = arrays.passages @ vector
+        sentence_cos = arrays.sentences @ vector
+        tokens = list(question.tokens)
+        return fusion.gather(passage_cos, arrays.sentence_max(sentence_cos, passage_cos),
+                             sentence_cos, index.keyword.scores(tokens),
+                             index.keyword.upper_bound(tokens), arrays.groups,
+                             arrays.baseline(vector), _SCRIPTS[script_of(question.text)],
+                             self.recipe)
 
     def rank(self, question: Question, k: int = 10, vector: np.ndarray | None = None) -> list[Ranked]:
         """The ranking shared by :meth:`retrieve` and ``qa eval``: best ``k`` rows, no cut-off."""
         index = self.index
-        if vector is None:
-            vector = self.encoder.encode_queries([question.text])[0]
-        n = len(index.records)
-        if n == 0:
+        if not index.records:
             return []
-        dense_scores, dense_rows = index.dense.search(vector[None, :], CANDIDATES)
-        keyword_scores = index.keyword.scores(list(question.tokens))
-        rows = set(int(r) for r in dense_rows[0] if r >= 0)
-        if keyword_scores.any():
-            top = np.argpartition(-keyword_scores, min(CANDIDATES, n) - 1)[:CANDIDATES]
-            rows.update(int(r) for r in top if keyword_scores[r] > 0)
-        candidates = np.fromiter(sorted(rows), dtype=np.int64)
-        vectors = index.dense.vectors_at(candidates)
-        fused = fusion.combine(vectors @ vector, keyword_scores[candidates])
-        order = np.argsort(-fused, kind="stable")[:k]
-        return [Ranked(int(candidates[i]), float(fused[i])) for i in order]
+        fused = self.evidence(question, vector).fused
+        k = min(k, len(fused))
+        top = np.argpartition(-fused, k - 1)[:k]
+        top = top[np.argsort(-fused[top], kind="stable")]
+        return [Ranked(int(row), float(fused[row])) for row in top]
 
     def retrieve(self, question: str, k: int = 5, history: list[str] | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
@@ -171,16 +226,56 @@ class Retriever:
             k: how many passages, 1..100 (default 5).
             history: the user's earlier questions in the same chat, oldest first.
         Returns:
-            Passages, best first.
+            Up to ``k`` passages, best first, each scored with the calibrated probability that
+            it answers the question; passages below the calibrated threshold are left out, so
+            the list is empty when nothing answers ("not found").
         Raises:
             ValueError: empty question or ``k`` out of range.
         """
         k = check_k(k)
         question = self.prepare(question, history)
-        return [self._passage(self.index.records[r.row], r.score) for r in self.rank(question, k)]
+        index, arrays = self._loaded()
+        if not index.records:
+            return []
+        vector = self.encoder.encode_queries([question.text])[0]
+        evidence = self.evidence(question, vector)
+        fused = evidence.fused
+        k = min(k, len(fused))
+        top = np.argpartition(-fused, k - 1)[:k]
+        top = top[np.argsort(-fused[top], kind="stable")]
+        chances = calibration.probabilities(evidence, top)
+        keep = chances >= calibration.threshold()  # "not found" when none is kept
+        return [self._passage(index.records[row], float(chance),
+                              self._answer_span(int(row), question, evidence.sentence_cos))
+                for row, chance in zip(top[keep], chances[keep])]
+
+    def _answer_span(self, row: int, question: Question, sentence_cos: np.ndarray) -> tuple[int, int]:
+        """Span in the passage text of the sentence that best answers ``question``: the highest
+        sentence cosine plus the idf-weighted share of the question's keywords it contains."""
+        index, arrays = self._loaded()
+        start = arrays.first_sentence[row]
+        stop = arrays.first_sentence[row + 1] if row + 1 < len(index.records) else len(arrays.owners)
+        if stop <= start:
+            return 0, len(index.records[row].text)
+        text = index.records[row].text
+        frequencies = index.keyword.document_frequency(list(question.tokens))
+        n = max(len(index.records), 1)
+        weights = {t: np.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
+        total = sum(weights.values()) or 1.0
+        best, best_score = start, -np.inf
+        for i in range(start, stop):
+            _, a, b = index.sentence_spans[i]
+            found = set(tokenize(text[a:b], self.config.unigrams))
+            share = sum(w for t, w in weights.items() if t in found) / total
+            score = sentence_cos[i] + ANSWER_KEYWORD_WEIGHT * share
+            if score > best_score:
+                best, best_score = i, score
+        _, a, b = index.sentence_spans[best]
+        return int(a), int(b)
 
     @staticmethod
-    def _passage(record: Record, score: float) -> Passage:
-        return Passage(id=record.id, text=record.text, score=round(max(0.0, min(1.0, score)), 4),
+    def _passage(record: Record, score: float, answer: tuple[int, int]) -> Passage:
+        return Passage(id=record.id, text=record.text, score=round(float(score), 4),
                        source=record.source, title=record.title, start=record.start,
-                       end=record.end, section=record.section)
+                       end=record.end, section=record.section, answer_start=answer[0],
+                       answer_end=answer[1])

@@ -8,6 +8,9 @@ Layout of ``embeddings/<name>/``::
         manifest.json     format, model, prompts, chunking, corpus hash, counts, file sha256s
         passages.jsonl    one :class:`~qa.passage.Record` per line, in index row order
         dense.faiss       FAISS inner-product index (row i = passages.jsonl line i)
+        sentences.faiss   FAISS index of every sentence of every passage
+        sentences.npy     int32 (owner passage row, start, end) per sentences.faiss row
+        background.npy    vectors of qa/background.json, the baseline of relevance
         keyword/          bm25s arrays (.npy) and vocabulary (JSON)
 
 A version folder is written completely, then ``CURRENT`` is swapped with ``os.replace``, so a
@@ -26,13 +29,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .dense import DenseIndex
 from .errors import IndexCorruptError
 from .lexical import KeywordIndex
 from .passage import Record
 
-FORMAT_VERSION = 1
-_DATA_FILES = ("passages.jsonl", "dense.faiss")
+FORMAT_VERSION = 3
+_DATA_FILES = ("passages.jsonl", "dense.faiss", "sentences.faiss", "sentences.npy",
+               "background.npy")
 
 
 @dataclass
@@ -44,6 +50,9 @@ class LoadedIndex:
     records: list[Record]
     dense: DenseIndex
     keyword: KeywordIndex
+    sentences: DenseIndex
+    sentence_spans: np.ndarray
+    background: np.ndarray
 
 
 def _file_digest(path: Path) -> str:
@@ -85,6 +94,14 @@ class IndexStore:
             )
         return self.folder / name
 
+    def read_manifest_raw(self) -> dict:
+        """The live manifest as stored, without any check (``{}`` when unreadable)."""
+        try:
+            version = self.current()
+            return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        except (IndexCorruptError, OSError, ValueError, TypeError):
+            return {}
+
     def read_manifest(self) -> dict | None:
         """The live manifest, ``None`` when there is no index.
 
@@ -106,6 +123,39 @@ class IndexStore:
                 f"{FORMAT_VERSION}; rebuild with `qa build`"
             )
         return manifest
+
+    def salvage(self) -> dict[str, np.ndarray]:
+        """Vectors by content hash from whatever files of the live version are intact (passage
+        and sentence vectors), even when the version as a whole cannot be loaded (another
+        format version, a damaged file). Used to avoid re-embedding; ``{}`` when nothing is."""
+        from .passage import content_hash
+
+        known: dict[str, np.ndarray] = {}
+        try:
+            version = self.current()
+            files = self.read_manifest_raw()["files"]
+
+            def intact(*names):
+                return all(_file_digest(version / n) == files.get(n) for n in names)
+
+            if not intact("passages.jsonl"):
+                return known
+            lines = (version / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+            records = [Record(**json.loads(line)) for line in lines if line]
+            if intact("dense.faiss"):
+                vectors = DenseIndex.load(version / "dense.faiss").vectors()
+                if len(vectors) == len(records):
+                    known.update(zip((r.hash for r in records), vectors))
+            if intact("sentences.faiss", "sentences.npy"):
+                spans = np.load(version / "sentences.npy", allow_pickle=False)
+                vectors = DenseIndex.load(version / "sentences.faiss").vectors()
+                if len(vectors) == len(spans):
+                    texts = (records[o].text[a:b] for o, a, b in spans)
+                    known.update(zip((content_hash(t) for t in texts), vectors))
+        except (IndexCorruptError, OSError, ValueError, KeyError, TypeError, AttributeError,
+                IndexError):
+            return {}
+        return known
 
     def load(self) -> LoadedIndex | None:
         """Load the live version, checking it against its manifest; ``None`` if none exists.
@@ -133,13 +183,19 @@ class IndexStore:
                    (version / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
         dense = DenseIndex.load(version / "dense.faiss")
         keyword = KeywordIndex.load(version / "keyword", len(records))
-        counts = {len(records), dense.size, manifest["counts"]["passages"]}
-        if len(counts) != 1:
+        sentences = DenseIndex.load(version / "sentences.faiss")
+        spans = np.load(version / "sentences.npy", allow_pickle=False)
+        background = np.load(version / "background.npy", allow_pickle=False)
+        counts = manifest["counts"]
+        if len({len(records), dense.size, counts["passages"]}) != 1 or \
+                len({len(spans), sentences.size, counts["sentences"]}) != 1:
             raise IndexCorruptError(f"{version}: passages and vectors out of step; rebuild")
-        return LoadedIndex(version, manifest, records, dense, keyword)
+        return LoadedIndex(version, manifest, records, dense, keyword, sentences, spans,
+                           background)
 
     def write(self, manifest: dict, records: list[Record], dense: DenseIndex,
-              keyword: KeywordIndex) -> Path:
+              keyword: KeywordIndex, sentences: DenseIndex, spans: np.ndarray,
+              background: np.ndarray) -> Path:
         """Write a new version and make it live atomically; older versions are removed.
 
         The caller should hold :attr:`lock_path` (see :mod:`qa.indexer`).
@@ -153,6 +209,9 @@ class IndexStore:
                 for record in records:
                     handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             dense.save(staging / "dense.faiss")
+            sentences.save(staging / "sentences.faiss")
+            np.save(staging / "sentences.npy", spans.astype(np.int32), allow_pickle=False)
+            np.save(staging / "background.npy", background.astype(np.float32), allow_pickle=False)
             (staging / "keyword").mkdir()
             keyword.save(staging / "keyword")
             manifest = dict(manifest, format_version=FORMAT_VERSION, files=_digests(staging))

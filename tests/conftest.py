@@ -59,3 +59,51 @@ def make_retriever(settings, encoder, tmp_path):
                          progress=False), docs
 
     return make
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory, encoder):
+    """The real chat app in a child process on 127.0.0.1, with private docs/uploads/index."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    base = tmp_path_factory.mktemp("app")
+    (base / "seeds").mkdir()
+    shutil.copy(SEED, base / "seeds" / SEED.name)
+    port = _free_port()
+    env = dict(os.environ, QA_DOCS=str(base / "seeds"), QA_UPLOADS=str(base / "uploads"),
+               QA_INDEX_ROOT=str(base / "index"), GRADIO_SERVER_PORT=str(port),
+               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+    log = open(base / "app.log", "w")
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((base / "app.log").read_text())
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        process.kill()
+        raise RuntimeError("the app did not start in 300 s:\n" + (base / "app.log").read_text())
+    yield {"url": url, "base": base, "process": process}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

@@ -32,7 +32,7 @@ def built(settings, encoder, tmp_path_factory):
 
 def test_build_reports_counts(built):
     _, stdout = built
-    assert "indexed 2 documents, 2 passages (2 embedded" in stdout
+    assert "indexed 2 documents, 2 passages, 2 sentences (4 texts embedded" in stdout
 
 
 def test_ask_json(built):

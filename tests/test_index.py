@@ -22,7 +22,7 @@ def test_round_trip_keeps_passages_vectors_and_manifest(make_retriever, encoder)
     manifest = loaded.manifest
     assert manifest["model"]["dimension"] == encoder.dimension == 384
     assert manifest["model"]["query_prompt"] == "query: "
-    assert manifest["counts"] == {"passages": 4, "embedded": 4}
+    assert manifest["counts"] == {"passages": 4, "sentences": 4, "embedded": 8}
     assert {"faiss-cpu", "sentence-transformers", "bm25s"} <= set(manifest["versions"])
     assert len(manifest["corpus_hash"]) == 64
     assert {r.source.split("/")[-1] for r in loaded.records} == {"a.md", "b.md"}
@@ -31,11 +31,11 @@ def test_round_trip_keeps_passages_vectors_and_manifest(make_retriever, encoder)
 
 def test_edit_rebuilds_and_embeds_only_changed_passages(make_retriever):
     retriever, docs = make_retriever({"a.md": DOC_A, "b.md": DOC_B})
-    assert retriever.index.manifest["counts"]["embedded"] == 4
+    assert retriever.index.manifest["counts"]["embedded"] == 8
     (docs / "b.md").write_text(DOC_B.replace("nine", "ten"), encoding="utf-8")
     fresh, _ = make_retriever({}, name="docs")  # a new process would see the stale index
     manifest = fresh.index.manifest
-    assert manifest["counts"] == {"passages": 4, "embedded": 1}
+    assert manifest["counts"] == {"passages": 4, "sentences": 4, "embedded": 2}
     assert any("ten every morning" in r.text for r in fresh.index.records)
     assert fresh.retrieve("When does the library open?", k=1)[0].text.startswith("The city library")
 

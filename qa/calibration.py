@@ -1,0 +1,54 @@
+"""Turning ranking evidence into a probability that a passage answers the question.
+
+The model is a logistic regression over three features of a passage (see
+``bench/calibrate.py``, which fits it on the dev halves of the benchmarks and writes
+``calibration.json`` beside this file):
+
+- ``passage_margin``: passage cosine minus the question's *baseline*, its mean cosine to
+  unrelated background sentences (``background.json``) in the passage's script;
+- ``sentence_margin``: best-sentence cosine minus the same baseline;
+- ``keyword``: keyword strength (BM25 over the question's reachable bound, floored);
+- ``cross_script``: 1 when the passage is in another script than the question (cross-lingual
+  matches have lower cosines).
+
+Margins over a fixed background rather than raw cosines make the numbers comparable across
+languages (an English question scores every Chinese text lower) and across corpora (a corpus
+about one topic has no unrelated passages to compare with).
+``retrieve()`` answers "not found" when the best passage's probability is below the threshold.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+
+FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script"]
+_FILE = Path(__file__).with_name("calibration.json")
+
+
+def features_of(evidence, rows: np.ndarray) -> np.ndarray:
+    """Feature matrix (len(rows), 4) for the passages ``rows``."""
+    passage_margin = evidence.passage_cos[rows] - evidence.baseline[rows]
+    sentence_margin = evidence.sentence_best[rows] - evidence.baseline[rows]
+    return np.stack([passage_margin, sentence_margin, evidence.keyword[rows],
+                     evidence.cross[rows]], axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> dict:
+    """The fitted model (``bias``, ``coefficients``, ``threshold``)."""
+    return json.loads(_FILE.read_text(encoding="utf-8"))
+
+
+def probabilities(evidence, rows: np.ndarray) -> np.ndarray:
+    """P(passage answers the question) for ``rows``."""
+    model = load()
+    logits = features_of(evidence, rows) @ np.asarray(model["coefficients"]) + model["bias"]
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def threshold() -> float:
+    return float(load()["threshold"])

@@ -1,0 +1,95 @@
+"""What the chat page does, without Gradio: replies, uploads, removals, the document list.
+
+One :class:`ChatService` per process holds the model and the index, shared by every user.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import PROJECT_ROOT, Settings
+from .errors import DocumentError, QAError
+from .library import Library
+from .replies import escape, format_reply
+from .retriever import Retriever, check_k
+
+
+class ChatService:
+    """Replies to chat messages from the library's documents.
+
+    Args:
+        retriever: a retriever over ``[seeds, uploads]``.
+        uploads: the uploads folder.
+    """
+
+    def __init__(self, retriever: Retriever, uploads: Path):
+        self.retriever = retriever
+        self.library = Library(retriever, uploads)
+
+    @classmethod
+    def from_env(cls) -> "ChatService":
+        """Seeds from QA_DOCS, uploads from QA_UPLOADS (default ``uploads/``), index
+        ``<QA_INDEX_ROOT>/chat``."""
+        settings = Settings.from_env()
+        uploads = Path(os.environ.get("QA_UPLOADS") or PROJECT_ROOT / "uploads")
+        uploads.mkdir(parents=True, exist_ok=True)
+        retriever = Retriever(settings.index_root / "chat",
+                              documents=[settings.docs_dir, uploads], settings=settings)
+        return cls(retriever, uploads)
+
+    def warm_up(self) -> None:
+        """Load the model and the index (building it when needed)."""
+        self.retriever.index
+        self.retriever.encoder.encode_queries(["warm up"])
+
+    def reply(self, message, history: list | None, top_k: int = 3) -> str:
+        """The Markdown reply to ``message``; bad input gives a short explanation, never a
+        traceback."""
+        earlier = [turn.get("content") for turn in history or []
+                   if isinstance(turn, dict) and turn.get("role") == "user"
+                   and isinstance(turn.get("content"), str)]
+        try:
+            k = check_k(int(top_k))
+            passages = self.retriever.retrieve(message, k=k, history=earlier)
+        except (ValueError, TypeError) as exc:
+            return f"⚠️ {escape(str(exc))}"
+        except QAError as exc:
+            return f"⚠️ {escape(str(exc))}"
+        return format_reply(message if isinstance(message, str) else "", passages)
+
+    def documents_markdown(self) -> str:
+        """The list of indexed documents as Markdown."""
+        rows = ["| document | passages |", "|---|---|"]
+        for doc in self.library.documents():
+            rows.append(f"| {escape(doc.source)}{' (uploaded)' if doc.removable else ''} "
+                        f"| {doc.passages} |")
+        return "\n".join(rows)
+
+    def removable(self) -> list[str]:
+        return [d.source for d in self.library.documents() if d.removable]
+
+    def upload(self, paths: list[Path]) -> str:
+        """Index uploaded files; returns a status message (the reason when refused)."""
+        if not paths:
+            return "⚠️ Choose one or more files first."
+        try:
+            files = []
+            for path in paths:
+                if path.stat().st_size > 50 * 2**20:
+                    raise DocumentError(f"{path.name}: too large")
+                files.append((path.name, path.read_bytes()))
+            names = self.library.add(files)
+        except (DocumentError, OSError) as exc:
+            return f"⚠️ Refused, nothing was changed: {escape(str(exc))}"
+        return "✅ Indexed: " + ", ".join(escape(n) for n in names)
+
+    def remove(self, source: str | None) -> str:
+        """Remove an uploaded document; returns a status message."""
+        if not source:
+            return "⚠️ Choose an uploaded document first."
+        try:
+            self.library.remove(source)
+        except DocumentError as exc:
+            return f"⚠️ {escape(str(exc))}"
+        return f"🗑️ Removed {escape(source)}"

@@ -1,0 +1,29 @@
+"""The chat as an API, through gradio_client, against a really running app."""
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    return gradio_client.Client(running_app["url"], verbose=False)
+
+
+def test_chat_api_returns_passages(client):
+    reply = client.predict("划船社区党委书记是谁?", api_name="/chat")
+    assert "俞复玲" in reply and "<mark>" in reply and "000_b0e56cfeed1eb8fd.txt" in reply
+
+
+def test_chat_api_english_question(client):
+    reply = client.predict("When did the third water plant start acquiring land?", 2, api_name="/chat")
+    assert "2006" in reply and "**2.**" in reply and "**3.**" not in reply
+
+
+def test_chat_api_not_found(client):
+    assert "没有找到" in client.predict("怎么做红烧肉?", api_name="/chat")
+    assert "Not found" in client.predict("How do I bake sourdough bread?", api_name="/chat")
+
+
+def test_chat_api_bad_input_is_explained(client):
+    assert "empty" in client.predict("   ", api_name="/chat")

@@ -1,0 +1,98 @@
+"""End to end in a real headless Chromium (Debian's, driven by Playwright; no download)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, running_app):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(running_app["url"])
+    page.wait_for_selector("textarea")
+    yield page
+    context.close()
+
+
+def ask(page, question: str, expect: str, timeout: int = 60_000):
+    box = page.locator("textarea").first
+    box.fill(question)
+    box.press("Enter")
+    page.locator(".bot").last.filter(has_text=expect).wait_for(timeout=timeout)
+    return page.locator(".bot").last
+
+
+def test_chinese_question_shows_highlighted_passage(page):
+    reply = ask(page, "划船社区党委书记是谁?", "俞复玲")
+    assert reply.locator("mark").count() >= 1
+    assert "俞复玲" in reply.locator("mark").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "chat-chinese.png"), full_page=True)
+
+
+def test_english_question_and_follow_up(page):
+    ask(page, "When did the third water plant start acquiring land?", "2006")
+    ask(page, "划船社区党委书记是谁?", "俞复玲")
+    reply = ask(page, "她是哪一届党代表?", "十八大")
+    assert "俞复玲" in reply.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "chat-follow-up.png"), full_page=True)
+
+
+def upload(page, path: Path, expect: str):
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("button", name="Index the files").click()
+    page.locator("#upload-status").filter(has_text=expect).wait_for(timeout=180_000)
+
+
+def test_upload_then_ask_about_it(page, tmp_path):
+    doc = tmp_path / "lighthouse.md"
+    doc.write_text("# 灯塔\n\n石浦港的灯塔建于1921年，由渔民集资修建，高十八米。\n", encoding="utf-8")
+    upload(page, doc, "Indexed")
+    assert "lighthouse.md" in page.locator("#documents").inner_text()
+    ask(page, "石浦港的灯塔是哪一年建的?", "1921")
+    page.screenshot(path=str(ARTIFACTS / "chat-upload.png"), full_page=True)
+
+
+def test_hostile_document_is_shown_as_text(page, tmp_path):
+    doc = tmp_path / "hostile.txt"
+    doc.write_text("黑客文档说明。<script>alert('pwned')</script> 海鸥岛有一座<img src=x "
+                   "onerror=\"alert('xss')\">红色灯塔。[点我](javascript:alert('link'))\n",
+                   encoding="utf-8")
+    upload(page, doc, "Indexed")
+    reply = ask(page, "海鸥岛有什么颜色的灯塔?", "红色灯塔")
+    text = reply.inner_text()
+    assert "<script>" in text and "onerror" in text  # shown as text...
+    assert reply.locator("script, img").count() == 0  # ...never as markup
+    assert reply.locator("a[href^='javascript']").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    page.screenshot(path=str(ARTIFACTS / "chat-hostile.png"), full_page=True)
+
+
+def test_unreadable_upload_is_refused_with_reason(page, tmp_path):
+    doc = tmp_path / "broken.pdf"
+    doc.write_bytes(b"%PDF-1.4 this is not a real pdf")
+    upload(page, doc, "Refused")
+    assert "broken.pdf" not in page.locator("#documents").inner_text()

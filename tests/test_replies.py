@@ -1,0 +1,59 @@
+"""Reply formatting: highlight, key terms, escaping, not-found in both languages."""
+
+from qa.passage import Passage
+from qa.replies import escape, format_reply, key_term_mask, not_found, passage_markdown
+
+
+def passage(text, answer=None, **extra):
+    a, b = (text.index(answer), text.index(answer) + len(answer)) if answer else (0, 0)
+    fields = dict(id="x#0", text=text, score=0.9, source="seeds/a.txt", title="标题", start=0,
+                  end=len(text), answer_start=a, answer_end=b)
+    fields.update(extra)
+    return Passage(**fields)
+
+
+def test_answer_sentence_is_marked_and_key_terms_bold():
+    p = passage("前言。宁海县第三水厂从2006年开始土地征用工作。后记。", "宁海县第三水厂从2006年开始土地征用工作。")
+    md = passage_markdown(p, "第三水厂哪一年开始征地?")
+    assert md.startswith("前言。<mark>")
+    assert "</mark>后记。" in md
+    assert "**第三水厂**" in md
+
+
+def test_key_terms_match_across_scripts():
+    text = "臺灣的首都是臺北。"
+    mask = key_term_mask(text, "台北在哪里?")
+    assert [text[i] for i, m in enumerate(mask) if m] == ["臺", "北"]
+
+
+def test_document_markup_is_escaped():
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)"> [x](javascript:alert(3)) **b**'
+    md = format_reply("问题", [passage(hostile, title="<b>t</b>")])
+    assert "<script>" not in md and "<img" not in md and "<b>" not in md
+    assert "&lt;script&gt;" in md
+    assert "](javascript" not in md and "\\[x\\]\\(javascript" in md
+    assert "\\*\\*b\\*\\*" in md
+
+
+def test_escape_keeps_text_readable():
+    assert escape("a < b & c") == "a &lt; b &amp; c"
+    assert escape("1. item\n# head") == "1\\. item \\# head"
+
+
+def test_long_passages_collapse():
+    text = "开头。" + "这是很长的一段文字。" * 40 + "答案就在这里。" + "后面还有很多内容。" * 20
+    md = passage_markdown(passage(text, "答案就在这里。"), "答案在哪里")
+    assert md.startswith("…") and "<mark>**答案**就在这里。</mark>" in md
+    assert "<details><summary>全文</summary>" in md
+
+
+def test_not_found_in_the_question_language():
+    assert "没有找到" in format_reply("怎么做红烧肉?", [])
+    assert "Not found in these documents" in format_reply("How do I bake bread?", [])
+    assert not_found("How do I cook 红烧肉 at home?").startswith("Not found")
+
+
+def test_reply_lists_rank_relevance_source_and_title():
+    md = format_reply("Who?", [passage("俞复玲是书记。", "俞复玲是书记。", score=0.87)])
+    assert "**1.**" in md and "relevance high (87%)" in md and "`seeds/a.txt`" in md and "标题" in md
+    assert md.startswith("**Answer**: 俞复玲是书记。")
