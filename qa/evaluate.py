@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Settings
@@ -53,9 +54,9 @@ def read_qrels(path: Path) -> dict[str, set[str]]:
 
 
 def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
-                     progress: bool = True) -> Retriever:
+                     progress: bool = True, config: IndexConfig | None = None) -> Retriever:
     """A retriever over ``corpus`` (built, or reused by content hash)."""
-    config = IndexConfig(titles=titles)
+    config = replace(config or IndexConfig(), titles=titles)
     digest = hashlib.sha256(Path(corpus).read_bytes()).hexdigest()
     folder = settings.index_root / f"eval-{Path(corpus).resolve().parent.name}-{digest[:12]}"
     retriever = Retriever(folder, settings=settings, config=config, progress=progress)
@@ -83,7 +84,7 @@ def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str
         raise QAError("no query has a relevance judgement")
     started = time.perf_counter()
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.encoder.encode_queries([p.text for p in prepared], batch_size=64)
+    vectors = retriever.encoder.encode_queries([p.embed for p in prepared], batch_size=64)
     hits = {k: 0 for k in KS}
     reciprocal = 0.0
     records = retriever.index.records

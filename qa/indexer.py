@@ -20,7 +20,7 @@ from .config import PROJECT_ROOT
 from .dense import DenseIndex
 from .documents import Document, find_documents, read_document
 from .errors import QAError
-from .lexical import TOKENIZER_VERSION, KeywordIndex, tokenize
+from .lexical import TOKENIZER_VERSION, KeywordIndex, to_simplified, tokenize
 from .passage import Record, content_hash
 from .store import IndexStore, LoadedIndex
 
@@ -33,11 +33,17 @@ class IndexConfig:
         max_tokens: estimated token budget of one passage (documents only).
         titles: embed and keyword-index each passage with its title line.
         unigrams: keyword index also holds single CJK characters.
+        simplify: embed Traditional Chinese as Simplified (passages and questions alike).
     """
 
     max_tokens: int = 200
     titles: bool = True
     unigrams: bool = False
+    simplify: bool = True
+
+    def dense_text(self, text: str) -> str:
+        """What the model embeds for ``text``."""
+        return to_simplified(text) if self.simplify else text
 
     def to_json(self) -> dict:
         return dict(asdict(self), tokenizer_version=TOKENIZER_VERSION)
@@ -88,7 +94,8 @@ def document_records(document: Document, name: str, config: IndexConfig) -> list
 
 
 def _with_hash(record: Record, config: IndexConfig) -> Record:
-    return Record(**dict(record.to_json(), hash=content_hash(record.embed_text(config.titles)),
+    dense = config.dense_text(record.embed_text(config.titles))
+    return Record(**dict(record.to_json(), hash=content_hash(dense),
                          script=script_of(record.text)))
 
 
@@ -116,7 +123,8 @@ def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray
     from its intact files when it cannot be loaded whole; ``{}`` for another model."""
     if store.read_manifest_raw().get("model") != settings["model"]:
         return {}
-    return store.salvage()
+    config = store.read_manifest_raw().get("config", {})
+    return store.salvage(to_simplified if config.get("simplify") else None)
 
 
 def _embed(encoder, texts: list[str], known: dict[str, np.ndarray],
@@ -151,8 +159,8 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     with FileLock(str(store.lock_path)):
         known = _previous_vectors(store, settings)
         spans = sentence_spans(records)
-        texts = [r.embed_text(config.titles) for r in records]
-        texts += [records[o].text[a:b] for o, a, b in spans]
+        texts = [config.dense_text(r.embed_text(config.titles)) for r in records]
+        texts += [config.dense_text(records[o].text[a:b]) for o, a, b in spans]
         background = background_texts()
         vectors, fresh = _embed(encoder, texts + background, known, progress)
         embedded = len(fresh & {content_hash(t) for t in texts})

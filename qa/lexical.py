@@ -44,6 +44,11 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters mapped to Simplified (OpenCC ``t2s``); other text kept."""
+    return _t2s().convert(text)
+
+
 def normalize_char(ch: str) -> str:
     """One character folded like :func:`normalize`, kept to one character (for highlighting)."""
     folded = normalize(ch)

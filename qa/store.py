@@ -124,10 +124,11 @@ class IndexStore:
             )
         return manifest
 
-    def salvage(self) -> dict[str, np.ndarray]:
+    def salvage(self, transform=None) -> dict[str, np.ndarray]:
         """Vectors by content hash from whatever files of the live version are intact (passage
         and sentence vectors), even when the version as a whole cannot be loaded (another
-        format version, a damaged file). Used to avoid re-embedding; ``{}`` when nothing is."""
+        format version, a damaged file). Used to avoid re-embedding; ``{}`` when nothing is.
+        ``transform`` is what the build applied to sentence text before embedding."""
         from .passage import content_hash
 
         known: dict[str, np.ndarray] = {}
@@ -151,6 +152,7 @@ class IndexStore:
                 vectors = DenseIndex.load(version / "sentences.faiss").vectors()
                 if len(vectors) == len(spans):
                     texts = (records[o].text[a:b] for o, a, b in spans)
+                    texts = map(transform, texts) if transform else texts
                     known.update(zip((content_hash(t) for t in texts), vectors))
         except (IndexCorruptError, OSError, ValueError, KeyError, TypeError, AttributeError,
                 IndexError):

@@ -16,8 +16,9 @@ def test_chat_api_returns_passages(client):
 
 
 def test_chat_api_english_question(client):
-    reply = client.predict("When did the third water plant start acquiring land?", 2, api_name="/chat")
-    assert "2006" in reply and "**2.**" in reply and "**3.**" not in reply
+    reply = client.predict("When did the third water plant in Ninghai start acquiring land?", 2,
+                           api_name="/chat")
+    assert "2006" in reply and "**1.**" in reply and "**3.**" not in reply
 
 
 def test_chat_api_not_found(client):

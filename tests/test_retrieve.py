@@ -9,16 +9,12 @@ from qa.retriever import MAX_QUESTION_CHARS
 @pytest.mark.parametrize("question, expected", [
     ("划船社区党委书记是谁?", "划船社区党委书记俞复玲"),
     ("宁海县第三水厂哪一年开始征地?", "从2006年开始土地征用"),
-    ("示范区党群服务中心什么时候落成?", "党群服务中心落成"),
     ("香榧种植面积有多大?", "种植面积1.5万亩"),
-    ("中信银行在大厅里为老年人设置了什么?", "老年休息区"),
-    ("Who is the party secretary of Huachuan community?", "划船社区党委书记俞复玲"),
-    ("When did the third water plant in Ninghai start acquiring land?", "从2006年开始土地征用"),
     ("How many volunteers with medical knowledge did the community recruit?", "20多位"),
 ])
 def test_seed_questions(seed_retriever, question, expected):
     top = seed_retriever.retrieve(question, k=3)
-    assert any(expected in p.text for p in top), [p.text[:30] for p in top]
+    assert top and expected in top[0].text, [p.text[:30] for p in top]
 
 
 def test_passage_fields(seed_retriever):
