@@ -60,7 +60,7 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0):
                 questions += [q["text"] for q in read_jsonl(bench / name / "queries.dev.jsonl")]
             questions = rng.sample(questions, min(per_side, len(questions)))
             prepared = [retriever.prepare(q) for q in questions]
-            vectors = retriever.encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+            vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
             for question, vector in zip(prepared, vectors):
                 evidence = retriever.evidence(question, vector)
                 top = int(np.argmax(evidence.fused))

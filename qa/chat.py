@@ -41,7 +41,7 @@ class ChatService:
     def warm_up(self) -> None:
         """Load the model and the index (building it when needed)."""
         self.retriever.index
-        self.retriever.encoder.encode_queries(["warm up"])
+        self.retriever.query_encoder.encode_queries(["warm up"])
 
     def reply(self, message, history: list | None, top_k: int = 3) -> str:
         """The Markdown reply to ``message``; bad input gives a short explanation, never a

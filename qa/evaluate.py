@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import QAError
-from .indexer import IndexConfig, model_settings, write_index
+from .indexer import IndexConfig, write_index
 from .passage import Record
 from .retriever import Retriever
 from .store import IndexStore
@@ -68,7 +68,7 @@ def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
     manifest = loaded.manifest if loaded is not None else None
     fresh = manifest is not None and manifest.get("corpus_hash") == digest and \
         manifest.get("config") == config.to_json() and \
-        manifest.get("model") == model_settings(retriever.encoder)
+        manifest.get("model") == retriever.model_info()
     if not fresh:
         records = [Record(id=str(row["id"]), text=row["text"], source=Path(corpus).name,
                           title=row.get("title", "") if titles else "")
@@ -84,7 +84,7 @@ def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str
         raise QAError("no query has a relevance judgement")
     started = time.perf_counter()
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
     hits = {k: 0 for k in KS}
     reciprocal = 0.0
     records = retriever.index.records

