@@ -15,6 +15,17 @@ from .replies import escape, format_reply
 from .retriever import Retriever, check_k
 
 
+def _text_of(content) -> str:
+    """The text of a chat message's content (a string, or Gradio's list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return content.get("text", "") if isinstance(content.get("text"), str) else ""
+    if isinstance(content, list):
+        return " ".join(_text_of(part) for part in content).strip()
+    return ""
+
+
 class ChatService:
     """Replies to chat messages from the library's documents.
 
@@ -46,9 +57,9 @@ class ChatService:
     def reply(self, message, history: list | None, top_k: int = 3) -> str:
         """The Markdown reply to ``message``; bad input gives a short explanation, never a
         traceback."""
-        earlier = [turn.get("content") for turn in history or []
-                   if isinstance(turn, dict) and turn.get("role") == "user"
-                   and isinstance(turn.get("content"), str)]
+        earlier = [_text_of(turn.get("content")) for turn in history or []
+                   if isinstance(turn, dict) and turn.get("role") == "user"]
+        earlier = [text for text in earlier if text]
         try:
             k = check_k(int(top_k))
             passages = self.retriever.retrieve(message, k=k, history=earlier)

@@ -77,14 +77,28 @@ def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
     return retriever
 
 
-def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str]]) -> dict:
-    """Recall@1/3/5/10 and MRR@10 over the ``queries`` that have qrels."""
+def judged(queries: list[dict], qrels: dict[str, set[str]]) -> list[dict]:
+    """The queries that have a relevance judgement.
+
+    Raises:
+        QAError: none has.
+    """
     queries = [q for q in queries if str(q["id"]) in qrels]
     if not queries:
         raise QAError("no query has a relevance judgement")
+    return queries
+
+
+def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str]],
+             vectors=None) -> dict:
+    """Recall@1/3/5/10 and MRR@10 over the ``queries`` that have qrels (``vectors``: their
+    question embeddings, when already computed)."""
+    queries = judged(queries, qrels)
     started = time.perf_counter()
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    if vectors is None:
+        vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared],
+                                                         batch_size=64)
     hits = {k: 0 for k in KS}
     reciprocal = 0.0
     records = retriever.index.records

@@ -35,6 +35,7 @@ class Recipe:
     keyword_weight: float = 12.0
     keyword_floor: float = 0.03
     min_group: int = 20
+    dense_weight: float = 1.0  # 0 ranks by keywords alone (for measurements)
 
 
 def standardise_by_group(scores: np.ndarray, groups: np.ndarray, min_group: int) -> np.ndarray:
@@ -83,5 +84,5 @@ def gather(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np.
                                                                  recipe.min_group)
     keyword = keyword_strength(bm25, bound, recipe.keyword_floor)
     return Evidence(passage_cos, sentence_best, sentence_cos, keyword,
-                    dense + recipe.keyword_weight * keyword, baseline,
+                    recipe.dense_weight * dense + recipe.keyword_weight * keyword, baseline,
                     (groups != question_group).astype(np.float32))

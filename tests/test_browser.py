@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium (Debian's, driven by Playwright; no download)."""
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,19 @@ def page(browser, running_app):
     context.close()
 
 
-def ask(page, question: str, expect: str, timeout: int = 60_000):
+def ask(page, question: str, expect: str, timeout: float = 60.0):
+    """Send ``question`` and wait for a *new* bot message that contains ``expect``."""
+    bots = page.locator(".bot")
+    before = bots.count()
     box = page.locator("textarea").first
     box.fill(question)
     box.press("Enter")
-    page.locator(".bot").last.filter(has_text=expect).wait_for(timeout=timeout)
-    return page.locator(".bot").last
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if bots.count() > before and expect in bots.last.inner_text():
+            return bots.last
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no new reply containing {expect!r}; last: {bots.last.inner_text()!r}")
 
 
 def test_chinese_question_shows_highlighted_passage(page):

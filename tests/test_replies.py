@@ -57,3 +57,23 @@ def test_reply_lists_rank_relevance_source_and_title():
     md = format_reply("Who?", [passage("俞复玲是书记。", "俞复玲是书记。", score=0.87)])
     assert "**1.**" in md and "relevance high (87%)" in md and "`seeds/a.txt`" in md and "标题" in md
     assert md.startswith("**Answer**: 俞复玲是书记。")
+
+
+def test_chat_history_in_gradio_formats_reaches_the_retriever():
+    from qa.chat import ChatService
+
+    seen = {}
+
+    class Recorder:
+        def retrieve(self, question, k, history):
+            seen["history"] = history
+            return []
+
+    service = ChatService.__new__(ChatService)
+    service.retriever = Recorder()
+    service.reply("她是谁?", [
+        {"role": "user", "content": "书记是谁?"},
+        {"role": "assistant", "content": "俞复玲"},
+        {"role": "user", "content": [{"type": "text", "text": "主任是谁?"}]},
+    ], 3)
+    assert seen["history"] == ["书记是谁?", "主任是谁?"]
