@@ -61,7 +61,7 @@ def test_chinese_question_shows_highlighted_passage(page):
 
 
 def test_english_question_and_follow_up(page):
-    ask(page, "When did the third water plant start acquiring land?", "2006")
+    ask(page, "When did the third water plant in Ninghai start acquiring land?", "2006")
     ask(page, "划船社区党委书记是谁?", "俞复玲")
     reply = ask(page, "她是哪一届党代表?", "十八大")
     assert "俞复玲" in reply.inner_text()
