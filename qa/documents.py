@@ -58,7 +58,9 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        pass
+        repaired = data.decode("utf-8", errors="replace")
+        if repaired.count("\ufffd") * 1000 < len(repaired):  # a few broken bytes in UTF-8
+            return repaired, "utf-8 (invalid bytes replaced)"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=_CANDIDATE_ENCODINGS).best()

@@ -56,3 +56,48 @@ def test_bad_files_are_refused_with_a_reason(name, data, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DocumentError, match="cannot read"):
         read_document(tmp_path / "nope.txt")
+
+
+def test_invalid_utf8_in_the_middle_is_repaired():
+    good = ("宁海县第三水厂的征地工作进展顺利。" * 200).encode("utf-8")
+    data = good[:3000] + b"\xff\xfe" + good[3000:]
+    document = parse_bytes(data, "mostly-utf8.txt")
+    assert document.encoding.startswith("utf-8") and "\ufffd" in document.text
+    assert document.text.count("宁海县") >= 199
+
+
+def test_html_declaring_the_wrong_encoding_is_read_by_its_bytes():
+    html = '<html><head><meta charset="gbk"></head><body><p>臺北的天氣很好。</p></body></html>'
+    assert parse_bytes(html.encode("utf-8"), "wrong.html").text == "臺北的天氣很好。"
+
+
+def test_huge_file_is_refused_before_reading(tmp_path):
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as handle:
+        handle.truncate(200 * 1024 * 1024)
+    with pytest.raises(DocumentError, match="over the"):
+        read_document(huge)
+
+
+def test_encrypted_and_truncated_pdfs_are_refused(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    path = tmp_path / "locked.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    with pytest.raises(DocumentError, match="encrypted"):
+        read_document(path)
+    with pytest.raises(DocumentError):
+        parse_bytes(path.read_bytes()[:200], "cut.pdf")
+
+
+def test_docx_headings_and_paragraphs(tmp_path):
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("水厂", level=1)
+    document.add_paragraph("宁海县第三水厂从2006年开始土地征用工作。")
+    path = tmp_path / "w.docx"
+    document.save(path)
+    assert read_document(path).text == "# 水厂\n\n宁海县第三水厂从2006年开始土地征用工作。"

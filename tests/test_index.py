@@ -81,3 +81,18 @@ def test_index_from_another_model_is_refused(make_retriever, settings):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="someone/else"):
         Retriever(retriever.store.folder, settings=settings).index
+
+
+def test_passages_and_vectors_out_of_step_are_detected(make_retriever):
+    import hashlib
+
+    retriever, _ = make_retriever({"a.md": DOC_A})
+    version = retriever.index.folder
+    lines = (version / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    (version / "passages.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"]["passages.jsonl"] = hashlib.sha256(
+        (version / "passages.jsonl").read_bytes()).hexdigest()
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="out of step"):
+        IndexStore(retriever.store.folder).load()
