@@ -102,10 +102,13 @@ class Retriever:
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
         expected = self.model_info()
-        if loaded.manifest["model"] != expected:
+        built = loaded.manifest["model"]
+        if built != expected:
+            differ = ", ".join(f"{key} {built.get(key)!r} (now {expected.get(key)!r})"
+                               for key in expected if built.get(key) != expected.get(key))
             raise IndexMismatchError(
-                f"{self.store.folder} was built with model {loaded.manifest['model']['name']!r}, "
-                f"not {expected['name']!r}; rebuild it with `qa build`"
+                f"{self.store.folder} was built with another model: {differ}; "
+                "rebuild it with `qa build`"
             )
         return loaded
 

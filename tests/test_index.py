@@ -73,13 +73,14 @@ def test_index_without_documents_says_what_to_run(settings, tmp_path):
         Retriever(tmp_path / "nothing", settings=settings).index
 
 
-def test_index_from_another_model_is_refused(make_retriever, settings):
+@pytest.mark.parametrize("field, value", [("name", "someone/else"), ("dimension", 768)])
+def test_index_from_another_model_is_refused(make_retriever, settings, field, value):
     retriever, _ = make_retriever({"a.md": DOC_A})
     folder = retriever.index.folder
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["model"]["name"] = "someone/else"
+    manifest["model"][field] = value
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexMismatchError, match="someone/else"):
+    with pytest.raises(IndexMismatchError, match="rebuild it with `qa build`"):
         Retriever(retriever.store.folder, settings=settings).index
 
 

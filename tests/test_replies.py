@@ -35,6 +35,12 @@ def test_document_markup_is_escaped():
     assert "\\*\\*b\\*\\*" in md
 
 
+def test_huge_markdown_table_in_a_document_stays_text():
+    table = "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 500
+    md = format_reply("表格", [passage(table)])
+    assert "\\|" in md and "\n|---|" not in md
+
+
 def test_escape_keeps_text_readable():
     assert escape("a < b & c") == "a &lt; b &amp; c"
     assert escape("1. item\n# head") == "1\\. item \\# head"
