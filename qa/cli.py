@@ -85,7 +85,7 @@ def cmd_serve(args) -> int:
     sys.path.insert(0, str(root))
     import app
 
-    app.main()
+    app.main([])  # host and port arrive through the environment set above
     return 0
 
 

@@ -69,3 +69,33 @@ def test_eval_json_on_a_small_benchmark(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(result) == {"queries", "recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "seconds"}
     assert result["queries"] == 3 and result["recall@1"] == 1.0 and result["mrr@10"] == 1.0
+
+
+def test_serve_listens_on_the_given_port(tmp_path):
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(ROOT / "seeds" / "000_b0e56cfeed1eb8fd.txt", tmp_path / "seeds")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", QA_DOCS=str(tmp_path / "seeds"),
+               QA_UPLOADS=str(tmp_path / "uploads"), QA_INDEX_ROOT=str(tmp_path / "index"))
+    process = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(240):
+            try:
+                assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read().decode()[-2000:]
+                time.sleep(0.5)
+        else:
+            pytest.fail("qa serve did not answer in 120 s")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
