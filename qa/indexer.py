@@ -7,6 +7,7 @@ Builds of one folder are serialised by a file lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -92,16 +93,20 @@ def _with_hash(record: Record, config: IndexConfig) -> Record:
                          script=script_of(record.text)))
 
 
+@functools.lru_cache(maxsize=1)
+def _background() -> dict:
+    return json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
+
+
 def background_texts() -> list[str]:
     """The reference sentences relevance is measured against (CJK ones, then Latin ones)."""
-    data = json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
-    return data["cjk"] + data["latin"]
+    return _background()["cjk"] + _background()["latin"]
 
 
 def background_scripts() -> np.ndarray:
     """Script code (0 CJK, 1 Latin) of each :func:`background_texts` entry."""
-    data = json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
-    return np.array([0] * len(data["cjk"]) + [1] * len(data["latin"]), dtype=np.int8)
+    counts = (len(_background()["cjk"]), len(_background()["latin"]))
+    return np.array([0] * counts[0] + [1] * counts[1], dtype=np.int8)
 
 
 def sentence_spans(records: list[Record]) -> np.ndarray:
@@ -114,10 +119,11 @@ def sentence_spans(records: list[Record]) -> np.ndarray:
 def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray]:
     """Vectors of the live version by content hash (passages and sentences share one space),
     from its intact files when it cannot be loaded whole; ``{}`` for another model."""
-    if store.read_manifest_raw().get("model") != settings["model"]:
+    manifest = store.read_manifest_raw()
+    if manifest.get("model") != settings["model"]:
         return {}
-    config = store.read_manifest_raw().get("config", {})
-    return store.salvage(to_simplified if config.get("simplify") else None)
+    simplified = manifest.get("config", {}).get("simplify")
+    return store.salvage(to_simplified if simplified else None)
 
 
 def _embed(encoder, texts: list[str], known: dict[str, np.ndarray],
@@ -140,8 +146,8 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     """Embed (reusing unchanged vectors), index and atomically write ``records``.
 
     Returns:
-        The new index, loaded. Its manifest's ``counts.embedded`` tells how many passages
-        needed the model.
+        The new index, loaded. Its manifest's ``counts.embedded`` tells how many passage and
+        sentence texts needed the model (the others kept their vectors).
     """
     from filelock import FileLock
 
