@@ -57,19 +57,24 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
                          arrays.groups, arrays.baseline(vector), question_group, recipe)
 
 
-def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, question: Question,
-                sentence_cos: np.ndarray, unigrams: bool = False) -> tuple[int, int]:
-    """Span in passage ``row``'s text of the sentence that best answers ``question``: the
-    highest sentence cosine plus ``ANSWER_KEYWORD_WEIGHT`` times the idf-weighted share of the
-    question's keywords it contains. The whole text when the passage has no sentence."""
+def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
+    """The idf of each of the question's keywords in this index."""
+    frequencies = index.keyword.document_frequency(list(question.tokens))
+    n = max(len(index.records), 1)
+    return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in frequencies.items()}
+
+
+def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
+                weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
+    """Span in passage ``row``'s text of the sentence that best answers the question: the
+    highest sentence cosine plus ``ANSWER_KEYWORD_WEIGHT`` times the idf-weighted share
+    (``weights``, from :func:`keyword_weights`) of the question's keywords it contains. The
+    whole text when the passage has no sentence."""
     start = arrays.first_sentence[row]
     stop = arrays.first_sentence[row + 1] if row + 1 < len(index.records) else len(arrays.owners)
     text = index.records[row].text
     if stop <= start:
         return 0, len(text)
-    frequencies = index.keyword.document_frequency(list(question.tokens))
-    n = max(len(index.records), 1)
-    weights = {t: np.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
     total = sum(weights.values()) or 1.0
     best, best_score = start, -np.inf
     for i in range(start, stop):

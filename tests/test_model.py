@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.model import ModelConversionError, SOURCE_SHA256, convert, sha256_of, source_file
+from qa.model import ModelConversionError, SOURCE_SHA256, convert, source_file
+from qa.passage import file_sha256
 
 TEXTS = [
     "划船社区党委书记是谁?",
@@ -25,7 +26,7 @@ def oracle():
 
 
 def test_source_file_has_the_expected_hash():
-    assert sha256_of(source_file()) == SOURCE_SHA256
+    assert file_sha256(source_file()) == SOURCE_SHA256
 
 
 @pytest.mark.parametrize("side", ["query", "passage"])
