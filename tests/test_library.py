@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from qa.chat import ChatService
 from qa.retriever import Retriever

