@@ -30,12 +30,12 @@ def _retriever(args, settings):
 def cmd_build(args) -> int:
     from .indexer import build_from_files
     from .store import IndexStore
-    from .encoder import get_encoder
+    from .encoder import get_passage_encoder
 
     settings = _settings(args)
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
-    loaded = build_from_files(paths, IndexStore(folder), get_encoder(settings))
+    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings))
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "

@@ -8,6 +8,8 @@
 | ``QA_INDEX_ROOT`` | ``<project>/embeddings``        | where built indexes live                   |
 | ``QA_DOCS``       | ``<project>/seeds``             | the documents ``retrieve()`` answers from  |
 | ``QA_DEVICE``     | ``cpu``                         | torch device for the model                 |
+| ``QA_PASSAGE_BACKEND`` | ``auto``                   | ``int8``: 8-bit ONNX passages (the default |
+|                   |                                 | model on cpu); ``torch``: exact fp32 path  |
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "default"
+PASSAGE_BACKENDS = ("auto", "int8", "torch")
 
 
 def _default_cache_dir() -> Path:
@@ -34,6 +37,7 @@ class Settings:
     index_root: Path = PROJECT_ROOT / "embeddings"
     docs_dir: Path = PROJECT_ROOT / "seeds"
     device: str = "cpu"
+    passage_backend: str = "auto"
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -51,7 +55,22 @@ class Settings:
             overrides["docs_dir"] = Path(env["QA_DOCS"])
         if env.get("QA_DEVICE"):
             overrides["device"] = env["QA_DEVICE"]
+        if env.get("QA_PASSAGE_BACKEND"):
+            backend = env["QA_PASSAGE_BACKEND"].strip().lower()
+            if backend not in PASSAGE_BACKENDS:
+                from .errors import QAError
+
+                raise QAError(f"QA_PASSAGE_BACKEND={backend!r}: use one of {PASSAGE_BACKENDS}")
+            overrides["passage_backend"] = backend
         return replace(settings, **overrides)
+
+    @property
+    def int8_passages(self) -> bool:
+        """Whether passages are embedded by the 8-bit ONNX export (see :mod:`qa.int8`): by
+        default for the default model on cpu, never for other models."""
+        if self.model != DEFAULT_MODEL or self.passage_backend == "torch":
+            return False
+        return self.passage_backend == "int8" or self.device == "cpu"
 
     def with_model(self, model: str | None) -> "Settings":
         """A copy using ``model`` when given."""

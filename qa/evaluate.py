@@ -1,8 +1,8 @@
 """``qa eval``: recall@k and MRR@10 of the shared ranking on a BEIR-style benchmark.
 
 Each corpus line is one passage as given (no re-chunking); titles are prepended only when
-asked. The index is built under ``<index root>/eval-<folder>-<hash>`` and reused while the
-corpus and settings are unchanged. Queries go through :meth:`Retriever.rank`, the ranking
+asked. The index is built under ``<index root>/eval-<folder>-<hash>`` (``-fp32`` appended for
+the exact passage path) and reused while the corpus and settings are unchanged. Queries go through :meth:`Retriever.rank`, the ranking
 ``retrieve()`` uses, without the "not found" cut-off.
 """
 
@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Settings
+from .config import DEFAULT_MODEL, Settings
 from .errors import QAError
 from .indexer import IndexConfig, write_index
 from .passage import Record
@@ -58,7 +58,8 @@ def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
     """A retriever over ``corpus`` (built, or reused by content hash)."""
     config = replace(config or IndexConfig(), titles=titles)
     digest = hashlib.sha256(Path(corpus).read_bytes()).hexdigest()
-    folder = settings.index_root / f"eval-{Path(corpus).resolve().parent.name}-{digest[:12]}"
+    backend = "-fp32" if settings.model == DEFAULT_MODEL and not settings.int8_passages else ""
+    folder = settings.index_root / f"eval-{Path(corpus).resolve().parent.name}-{digest[:12]}{backend}"
     retriever = Retriever(folder, settings=settings, config=config, progress=progress)
     store = IndexStore(folder)
     try:

@@ -9,25 +9,55 @@ from .chunking import script_of
 from .indexer import background_scripts
 from .lexical import tokenize
 from .questions import Question
+from .store import SCRIPT_CODES as SCRIPTS
 from .store import LoadedIndex
 
-SCRIPTS = {"cjk": 0, "latin": 1}
 ANSWER_KEYWORD_WEIGHT = 0.2
+CANDIDATES = 200
+REFERENCE_SAMPLE = 2048
 
 
 class IndexArrays:
-    """Per-index arrays the ranking needs, derived once after loading."""
+    """Per-index arrays the ranking needs, derived once after loading.
+
+    With a flat dense index every passage and sentence is scored (``exact``). With an inverted
+    file (large corpora, :mod:`qa.dense`) only candidates are: the dense index's and the
+    keyword index's best :data:`CANDIDATES` each, plus a fixed random sample of
+    :data:`REFERENCE_SAMPLE` passages whose scores give the per-script means and deviations.
+    """
 
     def __init__(self, index: LoadedIndex):
-        self.passages = index.dense.vectors()
-        self.sentences = index.sentences.vectors()
-        owners = index.sentence_spans[:, 0] if len(index.sentence_spans) else np.zeros(0, int)
+        n = len(index.records)
+        owners = np.asarray(index.sentence_spans[:, 0]) if len(index.sentence_spans) \
+            else np.zeros(0, np.int32)
         self.owners = owners
-        self.first_sentence = np.searchsorted(owners, np.arange(len(index.records)))
-        self.has_sentence = np.isin(np.arange(len(index.records)), owners)
-        self.groups = np.array([SCRIPTS.get(r.script, 1) for r in index.records], dtype=np.int8)
+        self.first_sentence = np.searchsorted(owners, np.arange(n + 1)).astype(np.int64)
+        self.has_sentence = np.diff(self.first_sentence) > 0
+        self.groups = np.asarray(index.scripts, dtype=np.int8)
         self.background = index.background
         self.background_groups = background_scripts()
+        self.exact = index.dense.kind == "flat"
+        self.dense = index.dense
+        self.sentence_store = index.sentences
+        if self.exact:
+            self.passages = index.dense.vectors()
+            self.sentences = np.asarray(index.sentences, dtype=np.float32)
+        else:
+            rng = np.random.default_rng(0)
+            self.reference = np.sort(rng.choice(n, min(n, REFERENCE_SAMPLE), replace=False))
+            self.reference_vectors = index.dense.vectors_at(self.reference)
+            rows, vectors = self.sentences_of(self.reference)
+            self.reference_sentence_rows, self.reference_sentences = rows, vectors
+
+    def sentences_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence rows of passages ``rows`` (in order) and their vectors."""
+        starts, stops = self.first_sentence[rows], self.first_sentence[rows + 1]
+        counts = stops - starts
+        if counts.sum() == 0:
+            return np.zeros(0, np.int64), np.zeros((0, self.background.shape[1]), np.float32)
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        sentence_rows = offsets + np.arange(counts.sum())
+        return sentence_rows, np.asarray(self.sentence_store[sentence_rows], dtype=np.float32)
 
     def baseline(self, vector: np.ndarray) -> np.ndarray:
         """Per passage: the question's mean cosine to background text in the passage's script."""
@@ -35,26 +65,67 @@ class IndexArrays:
         means = np.array([cosines[self.background_groups == g].mean() for g in (0, 1)])
         return means[self.groups]
 
-    def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray) -> np.ndarray:
-        """Best sentence score per passage (the passage's own score when it has none)."""
+    def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray,
+                     rows: np.ndarray | None = None) -> np.ndarray:
+        """Best sentence score per passage (the passage's own score when it has none);
+        ``sentence_scores`` are those of the sentences of ``rows`` (default: all), in order."""
         best = passage_scores.copy()
+        has = self.has_sentence if rows is None else self.has_sentence[rows]
         if len(sentence_scores):
-            starts = self.first_sentence[self.has_sentence]
-            best[self.has_sentence] = np.maximum.reduceat(sentence_scores, starts)
+            counts = np.diff(self.first_sentence)[slice(None) if rows is None else rows]
+            starts = (np.cumsum(counts) - counts)[has]
+            best[has] = np.maximum.reduceat(sentence_scores, starts)
         return best
 
 
 def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: np.ndarray,
            recipe: fusion.Recipe) -> fusion.Evidence:
-    """Every passage's dense and keyword evidence and fused score for ``question``."""
-    passage_cos = arrays.passages @ vector
-    sentence_cos = arrays.sentences @ vector
+    """Every passage's dense and keyword evidence and fused score for ``question`` (passages
+    that are not candidates get a fused score of -inf; see :class:`IndexArrays`)."""
     tokens = list(question.tokens)
     question_group = SCRIPTS[script_of(question.text)]
-    sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
-    return fusion.gather(passage_cos, sentence_best, sentence_cos,
-                         index.keyword.scores(tokens), index.keyword.upper_bound(tokens),
-                         arrays.groups, arrays.baseline(vector), question_group, recipe)
+    bm25 = index.keyword.scores(tokens)
+    bound = index.keyword.upper_bound(tokens)
+    baseline = arrays.baseline(vector)
+    if arrays.exact:
+        passage_cos = arrays.passages @ vector
+        sentence_cos = arrays.sentences @ vector
+        sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
+        return fusion.gather(passage_cos, sentence_best, sentence_cos, bm25, bound,
+                             arrays.groups, baseline, question_group, recipe)
+    return _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group,
+                              recipe)
+
+
+def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group, recipe):
+    n = len(index.records)
+    _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
+    keyword_rows = np.argpartition(-bm25, CANDIDATES)[:CANDIDATES] if n > CANDIDATES \
+        else np.arange(n)
+    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keyword_rows[bm25[keyword_rows] > 0])
+    rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)
+    sentence_rows, sentence_vectors = arrays.sentences_of(rows)
+    passage_cos = np.concatenate([arrays.dense.vectors_at(rows) @ vector,
+                                  arrays.reference_vectors @ vector])
+    sentence_scores = np.concatenate([sentence_vectors @ vector,
+                                      arrays.reference_sentences @ vector])
+    everything = np.concatenate([rows, arrays.reference])
+    sentence_best = arrays.sentence_max(sentence_scores, passage_cos, everything)
+    reference = np.arange(len(rows), len(everything))
+    part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
+                         arrays.groups[everything], baseline[everything], question_group,
+                         recipe, reference)
+    full = {name: np.full(n, np.nan, dtype=np.float32)
+            for name in ("passage_cos", "sentence_best", "keyword", "cross")}
+    fused = np.full(n, -np.inf, dtype=np.float32)
+    fused[everything] = part.fused
+    for name, array in full.items():
+        array[everything] = getattr(part, name)
+    sentence_cos = np.zeros(len(arrays.owners), dtype=np.float32)  # untouched pages cost nothing
+    sentence_cos[np.concatenate([sentence_rows, arrays.reference_sentence_rows])] = \
+        part.sentence_cos
+    return fusion.Evidence(full["passage_cos"], full["sentence_best"], sentence_cos,
+                           full["keyword"], fused, baseline, full["cross"])
 
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
@@ -71,7 +142,7 @@ def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos:
     (``weights``, from :func:`keyword_weights`) of the question's keywords it contains. The
     whole text when the passage has no sentence."""
     start = arrays.first_sentence[row]
-    stop = arrays.first_sentence[row + 1] if row + 1 < len(index.records) else len(arrays.owners)
+    stop = arrays.first_sentence[row + 1]
     text = index.records[row].text
     if stop <= start:
         return 0, len(text)

@@ -42,14 +42,19 @@ class Recipe:
     dense_weight: float = 1.0  # 0 ranks by keywords alone (for measurements)
 
 
-def standardise_by_group(scores: np.ndarray, groups: np.ndarray, min_group: int) -> np.ndarray:
-    """z-scores of ``scores`` within each group id of ``groups`` (small groups: overall)."""
+def standardise_by_group(scores: np.ndarray, groups: np.ndarray, min_group: int,
+                         reference: np.ndarray | None = None) -> np.ndarray:
+    """z-scores of ``scores`` within each group id of ``groups`` (small groups: overall), with
+    means and deviations taken over the ``reference`` positions (default: all)."""
+    ref_scores = scores if reference is None else scores[reference]
+    ref_groups = groups if reference is None else groups[reference]
     out = np.empty_like(scores, dtype=np.float32)
-    overall_mean, overall_std = float(scores.mean()), float(scores.std()) or 1.0
+    overall_mean, overall_std = float(ref_scores.mean()), float(ref_scores.std()) or 1.0
     for group in np.unique(groups):
         mask = groups == group
-        if mask.sum() >= min_group:
-            mean, std = float(scores[mask].mean()), float(scores[mask].std()) or 1.0
+        in_reference = ref_scores[ref_groups == group]
+        if len(in_reference) >= min_group:
+            mean, std = float(in_reference.mean()), float(in_reference.std()) or 1.0
         else:
             mean, std = overall_mean, overall_std
         out[mask] = (scores[mask] - mean) / std
@@ -81,13 +86,16 @@ class Evidence:
 
 def gather(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np.ndarray,
            bm25: np.ndarray, bound: float, groups: np.ndarray, baseline: np.ndarray,
-           question_group: int, recipe: Recipe = Recipe()) -> Evidence:
-    """Evidence with fused scores (see the module docstring for the formula)."""
+           question_group: int, recipe: Recipe = Recipe(),
+           reference: np.ndarray | None = None) -> Evidence:
+    """Evidence with fused scores (see the module docstring for the formula); z-scores are
+    taken against the ``reference`` positions (default: all passages)."""
     cross = groups != question_group
     weight = np.where(cross, recipe.passage_weight if recipe.cross_passage_weight is None
                       else recipe.cross_passage_weight, recipe.passage_weight)
-    dense = weight * standardise_by_group(passage_cos, groups, recipe.min_group)
-    dense += (1 - weight) * standardise_by_group(sentence_best, groups, recipe.min_group)
+    dense = weight * standardise_by_group(passage_cos, groups, recipe.min_group, reference)
+    dense += (1 - weight) * standardise_by_group(sentence_best, groups, recipe.min_group,
+                                                 reference)
     keyword = keyword_strength(bm25, bound, recipe.keyword_floor)
     return Evidence(passage_cos, sentence_best, sentence_cos, keyword,
                     recipe.dense_weight * dense + recipe.keyword_weight * keyword, baseline,

@@ -101,10 +101,26 @@ class KeywordIndex:
     @classmethod
     def build(cls, token_lists: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "KeywordIndex":
         """Index passages given as token lists (see :func:`tokenize`)."""
+        vocabulary: dict[str, int] = {}
+        ids = [np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in tokens),
+                           dtype=np.int32, count=len(tokens)) for tokens in token_lists]
+        return cls.build_from_ids(ids, vocabulary, k1, b)
+
+    @classmethod
+    def build_from_ids(cls, ids: list[np.ndarray], vocabulary: dict[str, int], k1: float = 1.2,
+                       b: float = 0.75, progress: bool = False) -> "KeywordIndex":
+        """Index passages given as arrays of token ids (``vocabulary``: token -> id, ids
+        ``0..len-1``); compact enough for millions of passages."""
         bm25s = cls._module()
         bm25 = bm25s.BM25(k1=k1, b=b)
-        bm25.index([tokens or [""] for tokens in token_lists] or [[""]], show_progress=False)
-        return cls(bm25, len(token_lists))
+        vocabulary = dict(vocabulary)
+        if "" not in vocabulary:  # the token of empty passages
+            vocabulary[""] = len(vocabulary)
+        empty = np.array([vocabulary[""]], dtype=np.int32)
+        size = len(ids)
+        ids = [doc if len(doc) else empty for doc in ids] or [empty]
+        bm25.index((ids, vocabulary), show_progress=progress, create_empty_token=False)
+        return cls(bm25, size)
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every passage for the query ``tokens`` (zeros when none is known)."""
@@ -141,7 +157,7 @@ class KeywordIndex:
             IndexCorruptError: files missing or unreadable.
         """
         try:
-            bm25 = cls._module().BM25.load(str(folder), mmap=False, load_corpus=False)
+            bm25 = cls._module().BM25.load(str(folder), mmap=True, load_corpus=False)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"{folder}: unreadable keyword index ({exc})") from exc
         return cls(bm25, size)

@@ -72,10 +72,10 @@ class Retriever:
 
     @property
     def encoder(self):
-        """The model (loaded on first use); it embeds passages when an index is built."""
-        from .encoder import get_encoder
+        """What embeds passages when an index is built (loaded on first use)."""
+        from .encoder import get_passage_encoder
 
-        return get_encoder(self.settings)
+        return get_passage_encoder(self.settings)
 
     @property
     def query_encoder(self):

@@ -8,23 +8,29 @@ Layout of ``embeddings/<name>/``::
         manifest.json     format, model, prompts, chunking, corpus hash, counts, file sha256s
         passages.jsonl    one :class:`~qa.passage.Record` per line, in index row order
         dense.faiss       FAISS inner-product index (row i = passages.jsonl line i)
-        sentences.faiss   FAISS index of every sentence of every passage
-        sentences.npy     int32 (owner passage row, start, end) per sentences.faiss row
+        scripts.npy       int8 script of each passage (0 CJK, 1 Latin)
+        sentence_vectors.npy  vector of every sentence of every passage (fp32; fp16 compact)
+        sentences.npy     int32 (owner passage row, start, end) per sentence vector
         background.npy    vectors of qa/background.json, the baseline of relevance
         keyword/          bm25s arrays (.npy) and vocabulary (JSON)
 
 A version folder is written completely, then ``CURRENT`` is swapped with ``os.replace``, so a
-crash at any moment leaves the previous version live. Loading checks every file's sha256 and
-the row counts against the manifest.
+crash at any moment leaves the previous version live. Loading checks the row counts and every
+file's sha256 against the manifest; files over :data:`HASH_LIMIT` bytes (large corpora) are
+checked by size, so that loading stays fast. Passages are parsed from ``passages.jsonl`` when
+read (:class:`RecordFile`) and sentence vectors are memory-mapped: a large index costs memory
+for what its questions touch.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import secrets
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +41,35 @@ from .errors import IndexCorruptError
 from .lexical import KeywordIndex
 from .passage import Record, file_sha256
 
-FORMAT_VERSION = 3
-_DATA_FILES = ("passages.jsonl", "dense.faiss", "sentences.faiss", "sentences.npy",
-               "background.npy")
+FORMAT_VERSION = 4
+HASH_LIMIT = 256 << 20
+_DATA_FILES = ("passages.jsonl", "dense.faiss", "scripts.npy", "sentence_vectors.npy",
+               "sentences.npy", "background.npy")
+SCRIPT_CODES = {"cjk": 0, "latin": 1}
+
+
+class RecordFile(Sequence):
+    """The records of ``passages.jsonl``, parsed one line at a time on access."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        view = np.frombuffer(self._data, dtype=np.uint8)
+        step = 64 << 20  # scanned in slices: no file-sized temporary
+        ends = np.concatenate([np.flatnonzero(view[i:i + step] == 10) + i
+                               for i in range(0, len(view), step)] or [np.zeros(0, np.int64)])
+        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        line = self._data[self._starts[row]:self._ends[row]]
+        return Record(**json.loads(line.decode("utf-8")))
 
 
 @dataclass
@@ -49,15 +81,17 @@ class LoadedIndex:
     records: list[Record]
     dense: DenseIndex
     keyword: KeywordIndex
-    sentences: DenseIndex
+    sentences: np.ndarray
     sentence_spans: np.ndarray
     background: np.ndarray
+    scripts: np.ndarray
 
 
 def _digests(folder: Path) -> dict[str, str]:
+    """sha256 of each data file (``bytes:<size>`` for files over :data:`HASH_LIMIT`)."""
     files = [folder / name for name in _DATA_FILES]
     files += sorted((folder / "keyword").iterdir())
-    return {str(p.relative_to(folder)): file_sha256(p) for p in files}
+    return {str(p.relative_to(folder)): _digest(p) for p in files}
 
 
 class IndexStore:
@@ -128,19 +162,25 @@ class IndexStore:
             files = self.read_manifest_raw()["files"]
 
             def intact(*names):
-                return all(file_sha256(version / n) == files.get(n) for n in names)
+                return all((version / n).is_file() and _digest(version / n) == files.get(n)
+                           for n in names)
 
             if not intact("passages.jsonl"):
                 return known
-            lines = (version / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-            records = [Record(**json.loads(line)) for line in lines if line]
+            records = RecordFile(version / "passages.jsonl")
             if intact("dense.faiss"):
                 vectors = DenseIndex.load(version / "dense.faiss").vectors()
                 if len(vectors) == len(records):
                     known.update(zip((r.hash for r in records), vectors))
-            if intact("sentences.faiss", "sentences.npy"):
+            spans = vectors = None
+            if intact("sentence_vectors.npy", "sentences.npy"):
                 spans = np.load(version / "sentences.npy", allow_pickle=False)
+                vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
+                vectors = vectors.astype(np.float32)
+            elif intact("sentences.faiss", "sentences.npy"):
+                spans = np.load(version / "sentences.npy", allow_pickle=False)  # format 3
                 vectors = DenseIndex.load(version / "sentences.faiss").vectors()
+            if vectors is not None:
                 if len(vectors) == len(spans):
                     texts = (records[o].text[a:b] for o, a, b in spans)
                     texts = map(transform, texts) if transform else texts
@@ -172,22 +212,26 @@ class IndexStore:
                 f"{version}: {', '.join(names)} do not match the manifest (damaged or edited); "
                 "rebuild with `qa build`"
             )
-        records = [Record(**json.loads(line)) for line in
-                   (version / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        try:
+            records = RecordFile(version / "passages.jsonl")
+            sentences = np.load(version / "sentence_vectors.npy", mmap_mode="r",
+                                allow_pickle=False)
+            spans = np.load(version / "sentences.npy", mmap_mode="r", allow_pickle=False)
+            scripts = np.load(version / "scripts.npy", allow_pickle=False)
+            background = np.load(version / "background.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"{version}: unreadable data file ({exc}); rebuild") from exc
         dense = DenseIndex.load(version / "dense.faiss")
         keyword = KeywordIndex.load(version / "keyword", len(records))
-        sentences = DenseIndex.load(version / "sentences.faiss")
-        spans = np.load(version / "sentences.npy", allow_pickle=False)
-        background = np.load(version / "background.npy", allow_pickle=False)
         counts = manifest["counts"]
-        if len({len(records), dense.size, counts["passages"]}) != 1 or \
-                len({len(spans), sentences.size, counts["sentences"]}) != 1:
+        if len({len(records), dense.size, len(scripts), counts["passages"]}) != 1 or \
+                len({len(spans), len(sentences), counts["sentences"]}) != 1:
             raise IndexCorruptError(f"{version}: passages and vectors out of step; rebuild")
         return LoadedIndex(version, manifest, records, dense, keyword, sentences, spans,
-                           background)
+                           background, scripts)
 
     def write(self, manifest: dict, records: list[Record], dense: DenseIndex,
-              keyword: KeywordIndex, sentences: DenseIndex, spans: np.ndarray,
+              keyword: KeywordIndex, sentences: np.ndarray, spans: np.ndarray,
               background: np.ndarray) -> Path:
         """Write a new version and make it live atomically; older versions are removed.
 
@@ -202,7 +246,9 @@ class IndexStore:
                 for record in records:
                     handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             dense.save(staging / "dense.faiss")
-            sentences.save(staging / "sentences.faiss")
+            scripts = np.array([SCRIPT_CODES.get(r.script, 1) for r in records], dtype=np.int8)
+            np.save(staging / "scripts.npy", scripts, allow_pickle=False)
+            np.save(staging / "sentence_vectors.npy", sentences, allow_pickle=False)
             np.save(staging / "sentences.npy", spans.astype(np.int32), allow_pickle=False)
             np.save(staging / "background.npy", background.astype(np.float32), allow_pickle=False)
             (staging / "keyword").mkdir()
@@ -224,6 +270,11 @@ class IndexStore:
         for child in self.folder.iterdir():
             if child.name != keep and (child.name.startswith("v-") or child.name.startswith(".tmp-")):
                 shutil.rmtree(child, ignore_errors=True)
+
+
+def _digest(path: Path) -> str:
+    size = path.stat().st_size
+    return f"bytes:{size}" if size > HASH_LIMIT else file_sha256(path)
 
 
 def _write_synced(path: Path, text: str) -> None:

