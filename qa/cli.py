@@ -28,14 +28,15 @@ def _retriever(args, settings):
 
 
 def cmd_build(args) -> int:
-    from .indexer import build_from_files
+    from .indexer import IndexConfig, build_from_files
     from .store import IndexStore
     from .encoder import get_passage_encoder
 
     settings = _settings(args)
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
-    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings))
+    config = IndexConfig(compact=args.compact)
+    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings), config)
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
@@ -101,6 +102,8 @@ def parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="index documents (default: seeds/)")
     build.add_argument("paths", nargs="*", help="files or folders")
     build.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
+    build.add_argument("--compact", action="store_true",
+                       help="fp16 vectors: half the memory, for large corpora")
     common(build)
     build.set_defaults(func=cmd_build)
 

