@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,9 +45,11 @@ from qa.store import IndexStore  # noqa: E402
 NOISE = 0.025  # per-dimension sd: cosine to the original about 1 / sqrt(1 + 384 * sd^2) = 0.9
 
 
-def rss_mb() -> float:
+def rss_mb(kind: str = "VmRSS") -> float:
+    """Resident memory of this process in MB: ``VmRSS`` (all), ``RssAnon`` (private memory)
+    or ``RssFile`` (mapped file pages, which the kernel can drop and reread)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(kind + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -73,8 +76,6 @@ class Source:
         self.token_ids = [np.fromiter((self.vocabulary.setdefault(t, len(self.vocabulary))
                                        for t in tokenize(r.text)), dtype=np.int32)
                           for r in self.records]
-        self.questions = [q for q in read_jsonl(bench / "queries.dev.jsonl")]
-        self.qrels = read_qrels(bench / "qrels.dev.tsv")
 
 
 def grow(source: Source, size: int, compact: bool, folder: Path, seed: int = 0) -> dict:
@@ -136,57 +137,87 @@ def grow(source: Source, size: int, compact: bool, folder: Path, seed: int = 0) 
     return timings, passages
 
 
-def measure(source: Source, folder: Path, passages: np.ndarray, settings: Settings,
-            questions: int) -> dict:
-    """Load the grown index and time, size and score it."""
-    before = rss_mb()
+def ranking_recall(retriever, asked: list[dict], vectors: np.ndarray, qrels: dict) -> tuple:
+    """recall@1 and recall@10 of ``retriever``'s ranking over ``asked``."""
+    hits1 = hits10 = 0
+    for query, vector in zip(asked, vectors):
+        question = retriever.prepare(query["text"])
+        ranked = [retriever.index.records[r.row].id for r in retriever.rank(question, 10, vector)]
+        relevant = qrels[str(query["id"])]
+        hits1 += ranked[0] in relevant
+        hits10 += any(pid in relevant for pid in ranked)
+    return round(hits1 / len(asked), 4), round(hits10 / len(asked), 4)
+
+
+def asked_questions(bench: Path, count: int) -> tuple[list[dict], dict]:
+    qrels = read_qrels(bench / "qrels.dev.tsv")
+    asked = [q for q in read_jsonl(bench / "queries.dev.jsonl") if str(q["id"]) in qrels]
+    return asked[:count], qrels
+
+
+def measure(folder: Path, exact_path: Path, bench: Path, count: int) -> dict:
+    """Load the grown index (in a fresh process: memory is then the index's) and time, size
+    and score it."""
+    from qa.encoder import get_query_encoder
+
+    settings = Settings.from_env()
+    asked, qrels = asked_questions(bench, count)
+    vectors = get_query_encoder(settings).encode_queries([q["text"] for q in asked])
+    before = {kind: rss_mb(kind) for kind in ("RssAnon", "RssFile")}
     started = time.perf_counter()
     retriever = Retriever(folder, settings=settings, progress=False)
     retriever._loaded()
     load_s = time.perf_counter() - started
-    added_mb = rss_mb() - before
-    asked = [q for q in source.questions if str(q["id"]) in source.qrels][:questions]
-    vectors = retriever.query_encoder.encode_queries([q["text"] for q in asked])
+    loaded = {kind: rss_mb(kind) - mb for kind, mb in before.items()}
     retriever.retrieve(asked[0]["text"])
     times = []
     for query in asked:
         started = time.perf_counter()
         retriever.retrieve(query["text"])
         times.append((time.perf_counter() - started) * 1000)
+    added = {kind: rss_mb(kind) - mb for kind, mb in before.items()}
     _, approximate = retriever.index.dense.search(vectors, 10)
+    passages = np.load(exact_path, mmap_mode="r")
     exact = np.concatenate([np.argpartition(-(vectors[i:i + 20] @ passages.T), 10, axis=1)[:, :10]
                             for i in range(0, len(vectors), 20)])
     ann_recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact)])
-    hits1 = hits10 = 0
-    for query, vector in zip(asked, vectors):
-        question = retriever.prepare(query["text"])
-        ranked = [retriever.index.records[r.row].id for r in retriever.rank(question, 10, vector)]
-        relevant = source.qrels[str(query["id"])]
-        hits1 += ranked[0] in relevant
-        hits10 += any(pid in relevant for pid in ranked)
+    recall1, recall10 = ranking_recall(retriever, asked, vectors, qrels)
     disk = sum(p.stat().st_size for p in retriever.index.folder.rglob("*") if p.is_file())
     size = len(passages)
-    return {"load_s": round(load_s, 2), "rss_added_mb": round(added_mb),
-            "rss_bytes_per_passage": round(added_mb * 2 ** 20 / size),
+    return {"load_s": round(load_s, 2), "private_mb_loaded": round(loaded["RssAnon"]),
+            "private_mb": round(added["RssAnon"]),
+            "private_bytes_per_passage": round(added["RssAnon"] * 2 ** 20 / size),
+            "mapped_file_mb": round(added["RssFile"]),
             "disk_bytes_per_passage": round(disk / size),
             "p50_ms": round(float(np.percentile(times, 50)), 1),
             "p95_ms": round(float(np.percentile(times, 95)), 1),
             "dense_recall@10_vs_exact": round(float(ann_recall), 4),
-            "recall@1": round(hits1 / len(asked), 4), "recall@10": round(hits10 / len(asked), 4),
-            "questions": len(asked)}
+            "recall@1": recall1, "recall@10": recall10, "questions": len(asked)}
 
 
 def run(sizes: list[int], compact: bool, questions: int, bench: Path) -> list[dict]:
+    """Grow, measure (in a child process) and delete an index per size."""
     settings = Settings.from_env()
     source = Source(bench, settings)
+    asked, qrels = asked_questions(bench, questions)
+    real = corpus_retriever(bench / "corpus.jsonl", settings, progress=False)
+    vectors = real.query_encoder.encode_queries([q["text"] for q in asked])
+    real_recall = ranking_recall(real, asked, vectors, qrels)
     rows = []
     for size in sizes:
         root = Path(tempfile.mkdtemp(prefix="qa-scale-", dir=settings.index_root))
         try:
             timings, passages = grow(source, size, compact, root / "index")
+            np.save(root / "exact.npy", passages)
+            del passages
             print(f"built {size}: {timings}", file=sys.stderr, flush=True)
+            child = subprocess.run(
+                [sys.executable, __file__, "--measure", str(root / "index"), str(root / "exact.npy"),
+                 "--bench", str(bench), "--questions", str(questions)],
+                check=True, capture_output=True, text=True)
             row = {"passages": size, "compact": compact, **timings,
-                   **measure(source, root / "index", passages, settings, questions)}
+                   **json.loads(child.stdout.strip().splitlines()[-1]),
+                   "recall@1_real_2k": real_recall[0], "recall@10_real_2k": real_recall[1]}
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(json.dumps(row), file=sys.stderr, flush=True)
@@ -200,7 +231,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--compact", action="store_true")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--measure", nargs=2, metavar=("INDEX", "EXACT_NPY"),
+                        help="(internal) measure a grown index in this process")
     args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]), Path(args.bench),
+                                 args.questions)))
+        return
     print(json.dumps(run(args.sizes, args.compact, args.questions, Path(args.bench)), indent=1))
 
 

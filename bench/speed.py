@@ -163,8 +163,9 @@ def table(results: dict) -> str:
             f"| {tag}: dense recall@10 vs exact ({row['dense_kind']}) | "
             f"{row['dense_recall@10_vs_exact']} | ≥ 0.98 |",
             f"| {tag}: drcd recall@1 / @10 | {row['recall@1']} / {row['recall@10']} | |",
-            f"| {tag}: memory per passage (resident / disk) | {row['rss_bytes_per_passage']} / "
-            f"{row['disk_bytes_per_passage']} B | |",
+            f"| {tag}: memory per passage: private resident / on disk | "
+            f"{row['private_bytes_per_passage']} / {row['disk_bytes_per_passage']} B "
+            f"(+{row['mapped_file_mb']} MB of mapped file pages) | |",
             f"| {tag}: build s (dense / keyword / write), load s | {row['dense_build_s']} / "
             f"{row['keyword_build_s']} / {row['write_s']}, {row['load_s']} | |"]
     return "\n".join(lines)
