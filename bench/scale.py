@@ -195,8 +195,10 @@ def measure(folder: Path, exact_path: Path, bench: Path, count: int) -> dict:
             "recall@1": recall1, "recall@10": recall10, "questions": len(asked)}
 
 
-def run(sizes: list[int], compact: bool, questions: int, bench: Path) -> list[dict]:
-    """Grow, measure (in a child process) and delete an index per size."""
+def run(sizes: list[int], compact: bool, questions: int, bench: Path,
+        keep: Path | None = None) -> list[dict]:
+    """Grow, measure (in a child process) and delete an index per size (``keep``: grow into
+    ``keep/<size>`` and leave it there)."""
     settings = Settings.from_env()
     source = Source(bench, settings)
     asked, qrels = asked_questions(bench, questions)
@@ -205,7 +207,9 @@ def run(sizes: list[int], compact: bool, questions: int, bench: Path) -> list[di
     real_recall = ranking_recall(real, asked, vectors, qrels)
     rows = []
     for size in sizes:
-        root = Path(tempfile.mkdtemp(prefix="qa-scale-", dir=settings.index_root))
+        root = keep / str(size) if keep else \
+            Path(tempfile.mkdtemp(prefix="qa-scale-", dir=settings.index_root))
+        root.mkdir(parents=True, exist_ok=True)
         try:
             timings, passages = grow(source, size, compact, root / "index")
             np.save(root / "exact.npy", passages)
@@ -219,7 +223,8 @@ def run(sizes: list[int], compact: bool, questions: int, bench: Path) -> list[di
                    **json.loads(child.stdout.strip().splitlines()[-1]),
                    "recall@1_real_2k": real_recall[0], "recall@10_real_2k": real_recall[1]}
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(root, ignore_errors=True)
         print(json.dumps(row), file=sys.stderr, flush=True)
         rows.append(row)
     return rows
@@ -231,6 +236,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--compact", action="store_true")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="grow into KEEP/<size> and keep the index")
     parser.add_argument("--measure", nargs=2, metavar=("INDEX", "EXACT_NPY"),
                         help="(internal) measure a grown index in this process")
     args = parser.parse_args()
@@ -238,7 +244,8 @@ def main() -> None:
         print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]), Path(args.bench),
                                  args.questions)))
         return
-    print(json.dumps(run(args.sizes, args.compact, args.questions, Path(args.bench)), indent=1))
+    print(json.dumps(run(args.sizes, args.compact, args.questions, Path(args.bench), args.keep),
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -66,15 +66,23 @@ class IndexArrays:
         return means[self.groups]
 
     def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray,
-                     rows: np.ndarray | None = None) -> np.ndarray:
+                     rows: np.ndarray | None = None, pair: bool = False) -> np.ndarray:
         """Best sentence score per passage (the passage's own score when it has none);
-        ``sentence_scores`` are those of the sentences of ``rows`` (default: all), in order."""
+        ``sentence_scores`` are those of the sentences of ``rows`` (default: all), in order.
+        ``pair``: the mean of the best two instead (the best alone for one sentence)."""
         best = passage_scores.copy()
         has = self.has_sentence if rows is None else self.has_sentence[rows]
         if len(sentence_scores):
-            counts = np.diff(self.first_sentence)[slice(None) if rows is None else rows]
-            starts = (np.cumsum(counts) - counts)[has]
-            best[has] = np.maximum.reduceat(sentence_scores, starts)
+            counts = np.diff(self.first_sentence)[slice(None) if rows is None else rows][has]
+            starts = np.cumsum(counts) - counts
+            top = np.maximum.reduceat(sentence_scores, starts)
+            if pair:
+                is_top = sentence_scores >= np.repeat(top, counts)
+                rest = np.maximum.reduceat(np.where(is_top, -np.inf, sentence_scores), starts)
+                tied = np.add.reduceat(is_top, starts) > 1
+                second = np.where(tied, top, np.where(np.isfinite(rest), rest, top))
+                top = (top + second) / 2
+            best[has] = top
         return best
 
 
@@ -91,10 +99,23 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
+        rank = _sentence_rank(arrays, sentence_cos, passage_cos, sentence_best, arrays.groups,
+                              question_group)
         return fusion.gather(passage_cos, sentence_best, sentence_cos, bm25, bound,
-                             arrays.groups, baseline, question_group, recipe)
+                             arrays.groups, baseline, question_group, recipe, sentence_rank=rank)
     return _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group,
                               recipe)
+
+
+def _sentence_rank(arrays, sentence_scores, passage_scores, sentence_best, groups,
+                   question_group, rows=None):
+    """The sentence evidence the ranking uses: the best sentence, except for a Latin-script
+    question over CJK passages, where the mean of the best two (cross-lingual single-sentence
+    matches are noisy; dev xquad_en2zh recall@1 0.779 -> 0.799, no other set changes)."""
+    if question_group != SCRIPTS["latin"] or not (groups == SCRIPTS["cjk"]).any():
+        return None
+    pair = arrays.sentence_max(sentence_scores, passage_scores, rows, pair=True)
+    return np.where(groups == SCRIPTS["cjk"], pair, sentence_best)
 
 
 def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group, recipe):
@@ -111,10 +132,13 @@ def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_gr
                                       arrays.reference_sentences @ vector])
     everything = np.concatenate([rows, arrays.reference])
     sentence_best = arrays.sentence_max(sentence_scores, passage_cos, everything)
+    groups = arrays.groups[everything]
+    rank = _sentence_rank(arrays, sentence_scores, passage_cos, sentence_best, groups,
+                          question_group, everything)
     reference = np.arange(len(rows), len(everything))
     part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
-                         arrays.groups[everything], baseline[everything], question_group,
-                         recipe, reference)
+                         groups, baseline[everything], question_group, recipe, reference,
+                         sentence_rank=rank)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross")}
     fused = np.full(n, -np.inf, dtype=np.float32)
