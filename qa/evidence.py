@@ -32,7 +32,8 @@ class IndexArrays:
             else np.zeros(0, np.int32)
         self.owners = owners
         self.first_sentence = np.searchsorted(owners, np.arange(n + 1)).astype(np.int64)
-        self.has_sentence = np.diff(self.first_sentence) > 0
+        self.sentence_counts = np.diff(self.first_sentence)
+        self.has_sentence = self.sentence_counts > 0
         self.groups = np.asarray(index.scripts, dtype=np.int8)
         self.background = index.background
         self.background_groups = background_scripts()
@@ -66,23 +67,14 @@ class IndexArrays:
         return means[self.groups]
 
     def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray,
-                     rows: np.ndarray | None = None, pair: bool = False) -> np.ndarray:
+                     rows: np.ndarray | None = None) -> np.ndarray:
         """Best sentence score per passage (the passage's own score when it has none);
-        ``sentence_scores`` are those of the sentences of ``rows`` (default: all), in order.
-        ``pair``: the mean of the best two instead (the best alone for one sentence)."""
+        ``sentence_scores`` are those of the sentences of ``rows`` (default: all), in order."""
         best = passage_scores.copy()
         has = self.has_sentence if rows is None else self.has_sentence[rows]
         if len(sentence_scores):
-            counts = np.diff(self.first_sentence)[slice(None) if rows is None else rows][has]
-            starts = np.cumsum(counts) - counts
-            top = np.maximum.reduceat(sentence_scores, starts)
-            if pair:
-                is_top = sentence_scores >= np.repeat(top, counts)
-                rest = np.maximum.reduceat(np.where(is_top, -np.inf, sentence_scores), starts)
-                tied = np.add.reduceat(is_top, starts) > 1
-                second = np.where(tied, top, np.where(np.isfinite(rest), rest, top))
-                top = (top + second) / 2
-            best[has] = top
+            counts = self.sentence_counts[slice(None) if rows is None else rows][has]
+            best[has] = np.maximum.reduceat(sentence_scores, np.cumsum(counts) - counts)
         return best
 
 
@@ -99,31 +91,19 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
-        rank = _sentence_rank(arrays, sentence_cos, passage_cos, sentence_best, arrays.groups,
-                              question_group)
         return fusion.gather(passage_cos, sentence_best, sentence_cos, bm25, bound,
-                             arrays.groups, baseline, question_group, recipe, sentence_rank=rank)
+                             arrays.groups, baseline, question_group, recipe)
     return _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group,
                               recipe)
-
-
-def _sentence_rank(arrays, sentence_scores, passage_scores, sentence_best, groups,
-                   question_group, rows=None):
-    """The sentence evidence the ranking uses: the best sentence, except for a Latin-script
-    question over CJK passages, where the mean of the best two (cross-lingual single-sentence
-    matches are noisy; dev xquad_en2zh recall@1 0.779 -> 0.799, no other set changes)."""
-    if question_group != SCRIPTS["latin"] or not (groups == SCRIPTS["cjk"]).any():
-        return None
-    pair = arrays.sentence_max(sentence_scores, passage_scores, rows, pair=True)
-    return np.where(groups == SCRIPTS["cjk"], pair, sentence_best)
 
 
 def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group, recipe):
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
-    keyword_rows = np.argpartition(-bm25, CANDIDATES)[:CANDIDATES] if n > CANDIDATES \
-        else np.arange(n)
-    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keyword_rows[bm25[keyword_rows] > 0])
+    keyword_rows = np.flatnonzero(bm25)  # (argpartition over many tied zeros is slow)
+    if len(keyword_rows) > CANDIDATES:
+        keyword_rows = keyword_rows[np.argpartition(bm25[keyword_rows], -CANDIDATES)[-CANDIDATES:]]
+    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keyword_rows)
     rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)
     sentence_rows, sentence_vectors = arrays.sentences_of(rows)
     passage_cos = np.concatenate([arrays.dense.vectors_at(rows) @ vector,
@@ -132,13 +112,10 @@ def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_gr
                                       arrays.reference_sentences @ vector])
     everything = np.concatenate([rows, arrays.reference])
     sentence_best = arrays.sentence_max(sentence_scores, passage_cos, everything)
-    groups = arrays.groups[everything]
-    rank = _sentence_rank(arrays, sentence_scores, passage_cos, sentence_best, groups,
-                          question_group, everything)
     reference = np.arange(len(rows), len(everything))
     part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
-                         groups, baseline[everything], question_group, recipe, reference,
-                         sentence_rank=rank)
+                         arrays.groups[everything], baseline[everything], question_group,
+                         recipe, reference)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross")}
     fused = np.full(n, -np.inf, dtype=np.float32)
@@ -149,7 +126,7 @@ def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_gr
     sentence_cos[np.concatenate([sentence_rows, arrays.reference_sentence_rows])] = \
         part.sentence_cos
     return fusion.Evidence(full["passage_cos"], full["sentence_best"], sentence_cos,
-                           full["keyword"], fused, baseline, full["cross"])
+                           full["keyword"], fused, baseline, full["cross"], np.sort(everything))
 
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
@@ -171,13 +148,13 @@ def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos:
     if stop <= start:
         return 0, len(text)
     total = sum(weights.values()) or 1.0
-    best, best_score = start, -np.inf
-    for i in range(start, stop):
-        _, a, b = index.sentence_spans[i]
+    spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
+    cosines = np.asarray(sentence_cos[start:stop]).tolist()
+    best, best_score = 0, -np.inf
+    for i, ((a, b), cosine) in enumerate(zip(spans, cosines)):
         found = set(tokenize(text[a:b], unigrams))
         share = sum(w for t, w in weights.items() if t in found) / total
-        score = sentence_cos[i] + ANSWER_KEYWORD_WEIGHT * share
+        score = cosine + ANSWER_KEYWORD_WEIGHT * share
         if score > best_score:
             best, best_score = i, score
-    _, a, b = index.sentence_spans[best]
-    return int(a), int(b)
+    return int(spans[best][0]), int(spans[best][1])

@@ -73,7 +73,8 @@ class Evidence:
     """What the ranking knows about every passage for one question (arrays by passage row,
     except ``sentence_cos``, by sentence row). ``baseline`` is the question's mean cosine to
     unrelated background text in each passage's script and ``cross`` is 1 where the passage's
-    script differs from the question's (both used by :mod:`qa.calibration`)."""
+    script differs from the question's (both used by :mod:`qa.calibration`). ``rows``: the
+    only passages scored, when not all are (large corpora)."""
 
     passage_cos: np.ndarray
     sentence_best: np.ndarray
@@ -82,22 +83,21 @@ class Evidence:
     fused: np.ndarray
     baseline: np.ndarray
     cross: np.ndarray
+    rows: np.ndarray | None = None  # the scored passages (sorted) when not all are
 
 
 def gather(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np.ndarray,
            bm25: np.ndarray, bound: float, groups: np.ndarray, baseline: np.ndarray,
            question_group: int, recipe: Recipe = Recipe(),
-           reference: np.ndarray | None = None,
-           sentence_rank: np.ndarray | None = None) -> Evidence:
+           reference: np.ndarray | None = None) -> Evidence:
     """Evidence with fused scores (see the module docstring for the formula); z-scores are
-    taken against the ``reference`` positions (default: all passages). ``sentence_rank``
-    replaces ``sentence_best`` in the fused score (not in the evidence kept for calibration)."""
+    taken against the ``reference`` positions (default: all passages)."""
     cross = groups != question_group
     weight = np.where(cross, recipe.passage_weight if recipe.cross_passage_weight is None
                       else recipe.cross_passage_weight, recipe.passage_weight)
     dense = weight * standardise_by_group(passage_cos, groups, recipe.min_group, reference)
-    sentence = sentence_best if sentence_rank is None else sentence_rank
-    dense += (1 - weight) * standardise_by_group(sentence, groups, recipe.min_group, reference)
+    dense += (1 - weight) * standardise_by_group(sentence_best, groups, recipe.min_group,
+                                                 reference)
     keyword = keyword_strength(bm25, bound, recipe.keyword_floor)
     return Evidence(passage_cos, sentence_best, sentence_cos, keyword,
                     recipe.dense_weight * dense + recipe.keyword_weight * keyword, baseline,

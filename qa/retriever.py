@@ -25,8 +25,11 @@ __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_
 _BLAS = None
 
 
-def _best(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest ``scores``, best first (ties keep row order)."""
+def _best(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows of the ``k`` highest ``scores``, best first (ties keep row order); only among
+    ``rows`` (sorted) when given."""
+    if rows is not None:
+        return rows[_best(scores[rows], k)]
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.argsort(-scores[top], kind="stable")]
@@ -164,8 +167,9 @@ class Retriever:
         index = self.index
         if not index.records:
             return []
-        fused = self.evidence(question, vector).fused
-        return [Ranked(int(row), float(fused[row])) for row in _best(fused, k)]
+        evidence = self.evidence(question, vector)
+        fused = evidence.fused
+        return [Ranked(int(row), float(fused[row])) for row in _best(fused, k, evidence.rows)]
 
     def retrieve(self, question: str, k: int = 5, history: list[str] | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
@@ -187,7 +191,7 @@ class Retriever:
         if not index.records:
             return []
         evidence = self.evidence(question)
-        top = _best(evidence.fused, k)
+        top = _best(evidence.fused, k, evidence.rows)
         chances = calibration.probabilities(evidence, top)
         keep = chances >= calibration.threshold()  # "not found" when none is kept
         weights = keyword_weights(index, question)
