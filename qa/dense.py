@@ -69,7 +69,7 @@ class DenseIndex:
                                                       faiss.METRIC_INNER_PRODUCT)
             else:
                 index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.cp.verbose = progress
+            index.cp.verbose = progress  # k-means progress on stdout
             sample = np.random.default_rng(0).choice(
                 len(vectors), min(len(vectors), nlist * TRAIN_PER_CELL), replace=False)
             index.train(vectors[np.sort(sample)])

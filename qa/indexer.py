@@ -171,7 +171,7 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
                                  progress=progress)
         sentences = vectors[n:n + m].astype(np.float16 if config.compact else np.float32)
         keyword = KeywordIndex.build([tokenize(r.embed_text(config.titles), config.unigrams)
-                                      for r in records])
+                                      for r in records], progress=progress and n > 10_000)
         manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
         manifest["counts"] = {"passages": len(records), "sentences": len(spans),
                               "embedded": embedded}

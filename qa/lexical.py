@@ -99,12 +99,13 @@ class KeywordIndex:
         return bm25s
 
     @classmethod
-    def build(cls, token_lists: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "KeywordIndex":
+    def build(cls, token_lists: list[list[str]], k1: float = 1.2, b: float = 0.75,
+              progress: bool = False) -> "KeywordIndex":
         """Index passages given as token lists (see :func:`tokenize`)."""
         vocabulary: dict[str, int] = {}
         ids = [np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in tokens),
                            dtype=np.int32, count=len(tokens)) for tokens in token_lists]
-        return cls.build_from_ids(ids, vocabulary, k1, b)
+        return cls.build_from_ids(ids, vocabulary, k1, b, progress)
 
     @classmethod
     def build_from_ids(cls, ids: list[np.ndarray], vocabulary: dict[str, int], k1: float = 1.2,

@@ -56,3 +56,26 @@ def test_conversion_refuses_an_altered_file(tmp_path):
     with pytest.raises(ModelConversionError, match="sha256"):
         convert(altered, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_int8_passages_match_the_converted_model(encoder):
+    from dataclasses import replace
+
+    from qa.encoder import Int8Encoder, get_passage_encoder
+
+    fast = get_passage_encoder(replace(encoder.settings, passage_backend="int8"))
+    assert isinstance(fast, Int8Encoder)
+    cosines = (fast.encode_passages(TEXTS) * encoder.encode_passages(TEXTS)).sum(axis=1)
+    assert cosines.min() >= 0.995, dict(zip(TEXTS, cosines.round(5)))
+    assert fast.encode_passages([]).shape == (0, 384)
+
+
+def test_passage_backend_setting():
+    from qa.config import Settings
+    from qa.errors import QAError
+
+    assert Settings.from_env({}).int8_passages
+    assert not Settings.from_env({"QA_PASSAGE_BACKEND": "torch"}).int8_passages
+    assert not Settings.from_env({"QA_MODEL": "some/other-model"}).int8_passages
+    with pytest.raises(QAError, match="QA_PASSAGE_BACKEND"):
+        Settings.from_env({"QA_PASSAGE_BACKEND": "fastest"})
