@@ -8,7 +8,7 @@ per batch at run time). The export needs torch once; :class:`Int8Passages` then 
 onnxruntime and tokenizers.
 
 Measured on this 2-core AVX2 machine (``bench/speed.py``, 1,000 drcd passages, 334 tokens
-mean, baseline in the same run): 1.31x the passages per second of sentence-transformers' fp32
+mean, baseline in the same run, two alternating rounds): 1.24x the passages per second of sentence-transformers' fp32
 torch path (batch 32), mean cosine 0.9993 to its vectors, dev recall@1 within 0.002 on
 cmrc2018, drcd and xquad_en2zh. Quantising the down projections too measured 2.0-2.4x on
 shorter passages but cost 1.7 points of xquad_en2zh recall (see the README). Batches are small
