@@ -14,7 +14,7 @@ per passage, ``retrieve()`` p50/p95 over dev questions (one at a time, end to en
 of the dense index against exact flat search on the same vectors, and recall@1 / @10 of the
 whole ranking.
 
-Run: ``.venv/bin/python bench/scale.py [--sizes 100000 1000000] [--compact]``
+Run: ``.venv/bin/python bench/scale.py [--sizes 100000 1000000] [--fp32]``
 """
 
 from __future__ import annotations
@@ -234,7 +234,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench" / "drcd"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--compact", action="store_true")
+    parser.add_argument("--fp32", action="store_true",
+                        help="fp32 vectors (default: fp16, as indexes of that size are built)")
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="grow into KEEP/<size> and keep the index")
     parser.add_argument("--measure", nargs=2, metavar=("INDEX", "EXACT_NPY"),
@@ -244,7 +245,7 @@ def main() -> None:
         print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]), Path(args.bench),
                                  args.questions)))
         return
-    print(json.dumps(run(args.sizes, args.compact, args.questions, Path(args.bench), args.keep),
+    print(json.dumps(run(args.sizes, not args.fp32, args.questions, Path(args.bench), args.keep),
                      indent=1))
 
 

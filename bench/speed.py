@@ -15,7 +15,7 @@ Sections (each can be skipped):
 - **latency**: ``retrieve()`` p50/p95 on the seed;
 - **scale**: ``bench/scale.py`` at each ``--sizes`` (build, load, memory, latency, recall).
 
-Run: ``.venv/bin/python bench/speed.py [--passages 1000] [--sizes 100000 1000000] [--recall]``
+Run: ``.venv/bin/python bench/speed.py [--passages 1000] [--sizes 100000 1000000] [--recall] [--fp32]``
 (about 20 minutes with the defaults on two cores).
 """
 
@@ -205,7 +205,8 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--compact", action="store_true", help="scale runs with fp16 vectors")
+    parser.add_argument("--fp32", action="store_true",
+                        help="scale runs with fp32 vectors (default: fp16, as indexes of that size)")
     parser.add_argument("--recall", action="store_true")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["embedding", "start", "latency", "scale"])
@@ -224,7 +225,7 @@ def main() -> None:
     if "scale" not in args.skip and args.sizes:
         from scale import run
 
-        results["scale"] = run(args.sizes, args.compact, 200, BENCH / "drcd")
+        results["scale"] = run(args.sizes, not args.fp32, 200, BENCH / "drcd")
     print(json.dumps(results, indent=1))
     print(table(results))
 

@@ -35,7 +35,7 @@ def cmd_build(args) -> int:
     settings = _settings(args)
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
-    config = IndexConfig(compact=args.compact)
+    config = IndexConfig(compact=True if args.compact else None)
     loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings), config)
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
@@ -103,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("paths", nargs="*", help="files or folders")
     build.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
     build.add_argument("--compact", action="store_true",
-                       help="fp16 vectors: half the memory, for large corpora")
+                       help="fp16 vectors: half the memory (automatic from 50,000 passages)")
     common(build)
     build.set_defaults(func=cmd_build)
 

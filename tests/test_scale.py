@@ -11,6 +11,7 @@ import pytest
 
 from qa import dense, evidence
 from qa.dense import DenseIndex, choose_kind
+from qa.indexer import IndexConfig
 
 from conftest import SEED
 
@@ -66,7 +67,8 @@ def candidate_retriever(settings, encoder, tmp_path_factory):
     patch.setattr(dense, "TRAIN_PER_CELL", 4)
     try:
         retriever = Retriever(settings.index_root / "seed-ivf", documents=[docs],
-                              settings=settings, progress=False)
+                              settings=settings, config=IndexConfig(compact=False),
+                              progress=False)
         retriever.index
     finally:
         patch.undo()
@@ -104,3 +106,16 @@ def test_candidate_path_scores_candidates_exactly(seed_retriever, candidate_retr
     finally:
         monkeypatch.undo()
         candidate_retriever.reload()
+
+
+def test_large_indexes_are_compact_by_default(settings, encoder, tmp_path, monkeypatch):
+    from qa.retriever import Retriever
+
+    monkeypatch.setattr(dense, "IVF_MIN_VECTORS", 1)
+    monkeypatch.setattr(dense, "TRAIN_PER_CELL", 4)
+    shutil.copy(SEED, tmp_path / SEED.name)
+    retriever = Retriever(tmp_path / "index", documents=[tmp_path], settings=settings,
+                          progress=False)
+    assert retriever.index.dense.kind == "ivf"
+    assert retriever.index.sentences.dtype == np.float16
+    assert retriever.retrieve("划船社区党委书记是谁?")[0].answer
