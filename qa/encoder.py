@@ -14,8 +14,9 @@ the converted model, tested) and needs neither torch nor sentence-transformers: 
 answered without the seconds their import costs. ``QA_QUERY_BACKEND=torch`` selects the
 sentence-transformers path for questions too. Passages of the default model are embedded by
 its 8-bit ONNX export (:class:`Int8Encoder`, :mod:`qa.int8`), 1.24x faster than fp32 torch on
-long passages at cosine 0.9993; ``QA_PASSAGE_BACKEND=torch`` selects the exact path. :func:`get_passage_encoder` picks
-one. :func:`model_info` describes the default model without loading anything.
+long passages at cosine 0.9993; ``QA_PASSAGE_BACKEND=torch`` selects the exact path.
+:func:`get_passage_encoder` picks one. :func:`model_info` describes the default model without
+loading anything.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ class NanoQueries:
 
 
 class Int8Encoder:
-    """The default model's passages from its 8-bit ONNX export; questions from
-    :func:`get_query_encoder`. Has the attributes of :class:`Encoder` the indexer uses."""
+    """The default model's passages from its 8-bit ONNX export, with the attributes of
+    :class:`Encoder` the indexer uses (questions go through :func:`get_query_encoder`)."""
 
     def __init__(self, settings: Settings):
         from .int8 import Int8Passages, int8_model_path
@@ -160,9 +161,6 @@ class Int8Encoder:
                         progress: bool = False) -> np.ndarray:
         """Unit vectors of passages (batches are sized by tokens; ``batch_size`` is ignored)."""
         return self._passages.encode(list(texts), progress)
-
-    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return get_query_encoder(self.settings).encode_queries(texts, batch_size)
 
 
 def model_info(settings: Settings) -> dict:

@@ -2,8 +2,9 @@
 
 Each corpus line is one passage as given (no re-chunking); titles are prepended only when
 asked. The index is built under ``<index root>/eval-<folder>-<hash>`` (``-fp32`` appended for
-the exact passage path) and reused while the corpus and settings are unchanged. Queries go through :meth:`Retriever.rank`, the ranking
-``retrieve()`` uses, without the "not found" cut-off.
+the exact passage path) and reused while the corpus and settings are unchanged. Queries go
+through :meth:`Retriever.rank`, the ranking ``retrieve()`` uses, without the "not found"
+cut-off.
 """
 
 from __future__ import annotations

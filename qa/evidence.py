@@ -52,8 +52,7 @@ class IndexArrays:
 
     def sentences_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sentence rows of passages ``rows`` (in order) and their vectors."""
-        starts, stops = self.first_sentence[rows], self.first_sentence[rows + 1]
-        counts = stops - starts
+        starts, counts = self.first_sentence[rows], self.sentence_counts[rows]
         if counts.sum() == 0:
             return np.zeros(0, np.int64), np.zeros((0, self.background.shape[1]), np.float32)
         offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)

@@ -1,20 +1,20 @@
 """Passage embeddings for the default model with 8-bit weights in ONNX Runtime.
 
 :func:`int8_model_path` exports the converted default model (see :mod:`qa.model`) once to
-ONNX (transformer, mean pooling and L2 normalisation in one graph), fuses its attention and
-layer norms with ONNX Runtime's transformer optimiser, and quantises every matrix multiply's
-weights to signed 8 bits per output channel (dynamic quantisation: activations are quantised
-per batch at run time). The export needs torch once; :class:`Int8Passages` then needs only
-onnxruntime and tokenizers.
+ONNX (transformer, mean pooling and L2 normalisation in one graph), fuses its layer norms with
+ONNX Runtime's transformer optimiser, and quantises the weights of every matrix multiply but the
+feed-forward down projections (:func:`_sensitive_matmuls`) to signed 8 bits per output channel
+(dynamic quantisation: activations are quantised per batch at run time). The export needs
+torch once; :class:`Int8Passages` then needs only onnxruntime and tokenizers.
 
-Measured on this 2-core AVX2 machine (``bench/speed.py``, 1,000 drcd passages, 334 tokens
-mean, baseline in the same run, two alternating rounds): 1.24x the passages per second of sentence-transformers' fp32
-torch path (batch 32), mean cosine 0.9993 to its vectors, dev recall@1 within 0.002 on
-cmrc2018, drcd and xquad_en2zh. Quantising the down projections too measured 2.0-2.4x on
-shorter passages but cost 1.7 points of xquad_en2zh recall (see the README). Batches are small
-(a token budget, not a fixed count): sorted by length, few texts per batch means almost no
-padding, which measured faster than batch 32 here. ``QA_PASSAGE_BACKEND=torch`` selects the
-fp32 path.
+Measured on this 2-core AVX2 machine (``bench/speed.py``, 1,000 drcd passages, 334 tokens mean,
+baseline in the same run, two alternating rounds): 1.24x the passages per second of
+sentence-transformers' fp32 torch path (batch 32), mean cosine 0.9993 to its vectors, dev
+recall@1 within 0.002 on cmrc2018, drcd and xquad_en2zh. Quantising the down projections too
+measured 2.0-2.4x on shorter passages but cost 1.7 points of xquad_en2zh recall (see the
+README). Batches are small (a token budget, not a fixed count): sorted by length, few texts per
+batch means almost no padding, which measured faster than batch 32 here.
+``QA_PASSAGE_BACKEND=torch`` selects the fp32 path.
 """
 
 from __future__ import annotations
