@@ -8,7 +8,8 @@ Data (dev halves of ../shared/bench only): for each corpus, its own dev question
   sentences of ``qa/background.json`` in the passage's script;
 - ``sentence_margin``: its best-sentence cosine minus the same baseline;
 - ``cross_script``: 1 when the passage's script differs from the question's;
-- ``keyword``: its keyword strength (BM25 / reachable bound, see qa/fusion.py).
+- ``keyword``: its keyword strength (BM25 / reachable bound, see qa/fusion.py);
+- ``translated``: the strength of the dictionary-translated keywords (cross-script passages).
 
 A logistic regression (numpy, L2-regularised, Newton steps) maps them to P(answerable). The
 threshold is the highest probability that still keeps ``--keep`` (default 95%) of the

@@ -38,7 +38,6 @@ from qa.config import Settings  # noqa: E402
 from qa.dense import DenseIndex  # noqa: E402
 from qa.evaluate import corpus_retriever, read_jsonl, read_qrels  # noqa: E402
 from qa.lexical import KeywordIndex, tokenize  # noqa: E402
-from qa.passage import Record  # noqa: E402
 from qa.retriever import Retriever  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 

@@ -9,7 +9,9 @@ The model is a logistic regression over three features of a passage (see
 - ``sentence_margin``: best-sentence cosine minus the same baseline;
 - ``keyword``: keyword strength (BM25 over the question's reachable bound, floored);
 - ``cross_script``: 1 when the passage is in another script than the question (cross-lingual
-  matches have lower cosines).
+  matches have lower cosines);
+- ``translated``: the strength of the question's dictionary-translated keywords in a passage of
+  another script (:mod:`qa.bilingual`).
 
 Margins over a fixed background rather than raw cosines make the numbers comparable across
 languages (an English question scores every Chinese text lower) and across corpora (a corpus
@@ -25,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script"]
+FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script", "translated"]
 _FILE = Path(__file__).with_name("calibration.json")
 
 
 def features_of(evidence, rows: np.ndarray) -> np.ndarray:
-    """Feature matrix (len(rows), 4) for the passages ``rows``."""
+    """Feature matrix (len(rows), len(FEATURES)) for the passages ``rows``."""
     passage_margin = evidence.passage_cos[rows] - evidence.baseline[rows]
     sentence_margin = evidence.sentence_best[rows] - evidence.baseline[rows]
     return np.stack([passage_margin, sentence_margin, evidence.keyword[rows],
-                     evidence.cross[rows]], axis=1)
+                     evidence.cross[rows], evidence.translated[rows]], axis=1)
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .bilingual import dictionary
 from .config import PROJECT_ROOT, Settings
 from .errors import DocumentError, QAError
 from .library import Library
@@ -50,9 +51,10 @@ class ChatService:
         return cls(retriever, uploads)
 
     def warm_up(self) -> None:
-        """Load the model and the index (building it when needed)."""
+        """Load the model, the index (building it when needed) and the translation dictionary."""
         self.retriever.index
         self.retriever.query_encoder.encode_queries(["warm up"])
+        dictionary()
 
     def reply(self, message, history: list | None, top_k: int = 3) -> str:
         """The Markdown reply to ``message``; bad input gives a short explanation, never a

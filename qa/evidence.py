@@ -85,24 +85,33 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     question_group = SCRIPTS[script_of(question.text)]
     bm25 = index.keyword.scores(tokens)
     bound = index.keyword.upper_bound(tokens)
+    translated = index.keyword.term_scores(question.terms)
     baseline = arrays.baseline(vector)
     if arrays.exact:
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
         return fusion.gather(passage_cos, sentence_best, sentence_cos, bm25, bound,
-                             arrays.groups, baseline, question_group, recipe)
-    return _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group,
-                              recipe)
+                             arrays.groups, baseline, question_group, recipe,
+                             translated=translated)
+    return _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
+                              question_group, recipe)
 
 
-def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_group, recipe):
+def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest nonzero ``scores`` (any order)."""
+    rows = np.flatnonzero(scores)  # (argpartition over many tied zeros is slow)
+    if len(rows) > k:
+        rows = rows[np.argpartition(scores[rows], -k)[-k:]]
+    return rows
+
+
+def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
+                       question_group, recipe):
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
-    keyword_rows = np.flatnonzero(bm25)  # (argpartition over many tied zeros is slow)
-    if len(keyword_rows) > CANDIDATES:
-        keyword_rows = keyword_rows[np.argpartition(bm25[keyword_rows], -CANDIDATES)[-CANDIDATES:]]
-    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keyword_rows)
+    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], _top_nonzero(bm25, CANDIDATES))
+    rows = np.union1d(rows, _top_nonzero(translated[0], CANDIDATES))
     rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)
     sentence_rows, sentence_vectors = arrays.sentences_of(rows)
     passage_cos = np.concatenate([arrays.dense.vectors_at(rows) @ vector,
@@ -114,9 +123,9 @@ def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_gr
     reference = np.arange(len(rows), len(everything))
     part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
                          arrays.groups[everything], baseline[everything], question_group,
-                         recipe, reference)
+                         recipe, reference, (translated[0][everything], translated[1]))
     full = {name: np.full(n, np.nan, dtype=np.float32)
-            for name in ("passage_cos", "sentence_best", "keyword", "cross")}
+            for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
     fused = np.full(n, -np.inf, dtype=np.float32)
     fused[everything] = part.fused
     for name, array in full.items():
@@ -125,7 +134,8 @@ def _gather_candidates(index, arrays, vector, bm25, bound, baseline, question_gr
     sentence_cos[np.concatenate([sentence_rows, arrays.reference_sentence_rows])] = \
         part.sentence_cos
     return fusion.Evidence(full["passage_cos"], full["sentence_best"], sentence_cos,
-                           full["keyword"], fused, baseline, full["cross"], np.sort(everything))
+                           full["keyword"], fused, baseline, full["cross"], full["translated"],
+                           np.sort(everything))
 
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:

@@ -25,14 +25,14 @@ _TOKEN_RE = re.compile(
     r"|(?P<num>\d+(?:[.,]\d+)*)"
     r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)?)"
 )
-_EN_STOP = frozenset(
+EN_STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have he her his i if in into is it its of on or "
     "she so that the their them then there these they this to was were which who whom whose with "
     "what when where why how did do does you your we our".split()
 )
 
 
-_QUESTION_WORDS = re.compile(r"[什么哪谁几怎吗呢啥]|多少|为何|如何|是否")
+QUESTION_WORDS = re.compile(r"[什么哪谁几怎吗呢啥]|多少|为何|如何|是否")
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,7 +71,7 @@ def tokenize(text: str, unigrams: bool = False) -> list[str]:
             tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
         elif match.lastgroup == "num":
             tokens.append(run)
-        elif run not in _EN_STOP:
+        elif run not in EN_STOP_WORDS:
             tokens.append(run)
     return tokens
 
@@ -79,7 +79,7 @@ def tokenize(text: str, unigrams: bool = False) -> list[str]:
 def query_tokens(text: str, unigrams: bool = False) -> list[str]:
     """Tokens of a question: :func:`tokenize` without interrogatives (什么, 哪, 谁, 多少...),
     each token once."""
-    tokens = (t for t in tokenize(text, unigrams) if not _QUESTION_WORDS.search(t))
+    tokens = (t for t in tokenize(text, unigrams) if not QUESTION_WORDS.search(t))
     return list(dict.fromkeys(tokens))
 
 
@@ -129,6 +129,22 @@ class KeywordIndex:
         if not ids or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+
+    def term_scores(self, terms) -> tuple[np.ndarray, float]:
+        """Structured-query BM25 for translated ``terms`` (:class:`qa.bilingual.Term`): per
+        passage, the best score among each term's translations, summed over the terms; and the
+        highest such sum any passage could reach. Translations with a token no passage holds
+        are skipped."""
+        total = np.zeros(self.size, dtype=np.float32)
+        bound = 0.0
+        for term in terms:
+            known = [list(t) for t in term.translations
+                     if min(self.document_frequency(list(t)).values()) > 0]
+            if not known:
+                continue
+            total += np.max([self.scores(tokens) for tokens in known], axis=0)
+            bound += max(self.upper_bound(tokens) for tokens in known)
+        return total, bound
 
     def upper_bound(self, tokens: list[str]) -> float:
         """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf``, unknown tokens

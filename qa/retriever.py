@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import calibration, fusion
+from .bilingual import dictionary
 from .config import Settings
 from .documents import find_documents
 from .errors import IndexCorruptError, IndexMismatchError
@@ -151,8 +152,9 @@ class Retriever:
             except ValueError:
                 continue
         text = resolve(asked, earlier)
-        return Question(text, tuple(query_tokens(text, self.config.unigrams)), asked,
-                        self.config.dense_text(text))
+        unigrams = self.config.unigrams
+        return Question(text, tuple(query_tokens(text, unigrams)), asked,
+                        self.config.dense_text(text), tuple(dictionary().terms(text, unigrams)))
 
     def evidence(self, question: Question, vector: np.ndarray | None = None) -> fusion.Evidence:
         """Every passage's dense and keyword evidence and fused score for ``question``."""

@@ -1,0 +1,93 @@
+"""Dictionary translation of question words and the keyword evidence it gives across scripts."""
+
+import numpy as np
+import pytest
+
+from qa import fusion
+from qa.bilingual import Dictionary, dictionary
+from qa.lexical import KeywordIndex
+
+LINES = [
+    "# CC-CEDICT sample",
+    "入侵 入侵 [ru4 qin1] /to invade/",
+    "侵略 侵略 [qin1 lu:e4] /invasion/to invade/",
+    "英格蘭 英格兰 [Ying1 ge2 lan2] /England/",
+    "發光二極管 发光二极管 [fa1 guang1 er4 ji2 guan3] /light-emitting diode/LED/",
+    "領導 领导 [ling3 dao3] /to lead/leadership/",
+    "超級碗 超级碗 [Chao1 ji2 Wan3] /Super Bowl (American football championship game)/",
+    "張 张 [Zhang1] /surname Zhang/",
+    "攔截 拦截 [lan2 jie2] /to intercept/variant of 截/",
+]
+
+
+def sources(terms):
+    return {t.source: {"".join(x) for x in t.translations} for t in terms}
+
+
+def test_english_words_and_phrases_find_their_chinese_headwords():
+    terms = sources(Dictionary.parse(LINES).terms("Who invaded England in the Super Bowl?"))
+    assert terms["invaded"] == {"入侵", "侵略"}
+    assert terms["england"] == {"英格格兰"}  # the bigrams 英格 + 格兰
+    assert terms["super bowl"] == {"超级级碗"}
+    assert "who" not in terms
+
+
+def test_acronyms_only_match_capitals_and_single_characters_are_skipped():
+    parsed = Dictionary.parse(LINES)
+    assert "LED" in sources(parsed.terms("LED lamps"))
+    assert "led" not in sources(parsed.terms("Who led them?"))  # "led" is not the acronym
+    assert "zhang" not in parsed.english  # single characters and surnames are left out
+
+
+def test_chinese_words_give_their_english_gloss_words():
+    parsed = Dictionary.parse(LINES)
+    terms = sources(parsed.terms("谁领导了对英格兰的入侵?"))
+    assert terms == {"领导": {"lead", "leadership"}, "英格兰": {"england"}, "入侵": {"invade"}}
+    assert parsed.chinese["拦截"] == ("intercept",)  # "variant of" glosses are skipped
+
+
+def test_the_packaged_dictionary_translates_both_ways():
+    terms = sources(dictionary().terms("When did the Normans invade England?"))
+    assert "入侵" in terms["invade"] and "英格格兰" in terms["england"]
+    assert "intercept" in sources(dictionary().terms("诺曼拦截了多少球?"))["拦截"]
+
+
+def test_term_scores_count_each_word_once_however_many_translations_match():
+    index = KeywordIndex.build([["入侵", "侵略", "其它"], ["入侵", "英格", "格兰"], ["天气", "其它"]])
+    two_translations = ("invade", (("入侵",), ("侵略",)))
+    england = ("england", (("英格", "格兰"),))
+    terms = [type("T", (), {"source": s, "translations": t})() for s, t in
+             (two_translations, england)]
+    scores, bound = index.term_scores(terms)
+    assert scores[1] > scores[0] > scores[2] == 0  # two words beat two translations of one
+    assert 0 < scores.max() <= bound
+
+
+def test_translated_evidence_counts_only_for_passages_in_another_script():
+    n = 4
+    groups = np.array([0, 0, 1, 1], dtype=np.int8)  # the question is in script 0
+    translated = np.array([5.0, 0.0, 5.0, 0.0], dtype=np.float32)
+    flat = np.zeros(n, dtype=np.float32)
+    evidence = fusion.gather(flat, flat, flat, flat, 0.0, groups, flat, 0,
+                             translated=(translated, 10.0))
+    assert evidence.translated.tolist() == [0.0, 0.0, 0.5, 0.0]
+    assert evidence.fused[2] > max(evidence.fused[[0, 1, 3]])
+
+
+@pytest.mark.slow
+def test_english_question_over_chinese_text_and_the_reverse(make_retriever):
+    retriever, _ = make_retriever({
+        "normans.txt": "诺曼人是十世纪和十一世纪生活在法国诺曼底的民族。1066年，诺曼人入侵英格兰，"
+                       "征服者威廉成为英格兰国王。",
+        "warsaw.txt": "华沙是波兰的首都和最大城市，位于维斯瓦河畔，人口约一百八十万。",
+        "rhine.md": "The Rhine is a European river that begins in the Swiss canton of Graubünden "
+                    "and flows into the North Sea in the Netherlands.",
+    })
+    question = retriever.prepare("In what year did the Normans invade England?")
+    evidence = retriever.evidence(question)
+    rows = {r.source.split("/")[-1]: i for i, r in enumerate(retriever.index.records)}
+    assert evidence.translated[rows["normans.txt"]] > 0
+    assert evidence.translated[rows["rhine.md"]] == 0  # same script as the question
+    assert retriever.retrieve("In what year did the Normans invade England?")[0].source.endswith(
+        "normans.txt")
+    assert retriever.retrieve("莱茵河流入哪个海?")[0].source.endswith("rhine.md")
