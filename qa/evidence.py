@@ -35,6 +35,7 @@ class IndexArrays:
         self.sentence_counts = np.diff(self.first_sentence)
         self.has_sentence = self.sentence_counts > 0
         self.groups = np.asarray(index.scripts, dtype=np.int8)
+        self.scripts_present = frozenset(int(g) for g in np.unique(self.groups))
         self.background = index.background
         self.background_groups = background_scripts()
         self.exact = index.dense.kind == "flat"
@@ -58,6 +59,11 @@ class IndexArrays:
         offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
         sentence_rows = offsets + np.arange(counts.sum())
         return sentence_rows, np.asarray(self.sentence_store[sentence_rows], dtype=np.float32)
+
+    def other_scripts(self, text: str) -> bool:
+        """Whether some passage is in another script than ``text`` (only then can translated
+        keywords count, :mod:`qa.fusion` step 4)."""
+        return bool(self.scripts_present - {SCRIPTS[script_of(text)]})
 
     def baseline(self, vector: np.ndarray) -> np.ndarray:
         """Per passage: the question's mean cosine to background text in the passage's script."""
@@ -85,7 +91,7 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     question_group = SCRIPTS[script_of(question.text)]
     bm25 = index.keyword.scores(tokens)
     bound = index.keyword.upper_bound(tokens)
-    translated = index.keyword.term_scores(question.terms)
+    translated = index.keyword.term_scores(question.terms) if question.terms else None
     baseline = arrays.baseline(vector)
     if arrays.exact:
         passage_cos = arrays.passages @ vector
@@ -111,7 +117,8 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
     rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], _top_nonzero(bm25, CANDIDATES))
-    rows = np.union1d(rows, _top_nonzero(translated[0], CANDIDATES))
+    if translated is not None:
+        rows = np.union1d(rows, _top_nonzero(translated[0], CANDIDATES))
     rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)
     sentence_rows, sentence_vectors = arrays.sentences_of(rows)
     passage_cos = np.concatenate([arrays.dense.vectors_at(rows) @ vector,
@@ -121,9 +128,12 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
     everything = np.concatenate([rows, arrays.reference])
     sentence_best = arrays.sentence_max(sentence_scores, passage_cos, everything)
     reference = np.arange(len(rows), len(everything))
+    candidate_translated = None
+    if translated is not None:
+        candidate_translated = (translated[0][everything], translated[1])
     part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
                          arrays.groups[everything], baseline[everything], question_group,
-                         recipe, reference, (translated[0][everything], translated[1]))
+                         recipe, reference, candidate_translated)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
     fused = np.full(n, -np.inf, dtype=np.float32)

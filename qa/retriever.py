@@ -143,7 +143,8 @@ class Retriever:
 
     def prepare(self, question: str, history: list[str] | None = None) -> Question:
         """Clean ``question`` (see :func:`clean_question`), resolve it against ``history`` when
-        it is a follow-up (:mod:`qa.followup`) and tokenise it for keywords."""
+        it is a follow-up (:mod:`qa.followup`), tokenise it for keywords and, when the index
+        holds passages in another script, translate its words (:mod:`qa.bilingual`)."""
         asked = clean_question(question)
         earlier = []
         for item in history or []:
@@ -153,8 +154,10 @@ class Retriever:
                 continue
         text = resolve(asked, earlier)
         unigrams = self.config.unigrams
+        _, arrays = self._loaded()
+        terms = dictionary().terms(text, unigrams) if arrays.other_scripts(text) else []
         return Question(text, tuple(query_tokens(text, unigrams)), asked,
-                        self.config.dense_text(text), tuple(dictionary().terms(text, unigrams)))
+                        self.config.dense_text(text), tuple(terms))
 
     def evidence(self, question: Question, vector: np.ndarray | None = None) -> fusion.Evidence:
         """Every passage's dense and keyword evidence and fused score for ``question``."""
