@@ -8,15 +8,16 @@ Sections (each can be skipped):
   (:mod:`qa.int8`); passages/s, ratio, mean/min cosine to the baseline, share of the CPU's fp32
   peak (measured here with a 4096² numpy matmul);
 - **recall** (``--recall``): dev recall@1 of cmrc2018, drcd and xquad_en2zh with each passage
-  path (builds the ``qa eval`` indexes on first use: about an hour on two cores), and with the
-  vectors rounded to fp16 as ``--compact`` stores them;
+  path (builds the ``qa eval`` indexes on first use: about 10 minutes on two cores), and with
+  the vectors rounded to fp16 as ``--compact`` stores them;
 - **start**: ``qa ask`` wall time on a built seed index (median of 3), and seconds until the
   chat page is served by a freshly started ``app.py`` on a built index;
 - **latency**: ``retrieve()`` p50/p95 on the seed;
 - **scale**: ``bench/scale.py`` at each ``--sizes`` (build, load, memory, latency, recall).
 
 Run: ``.venv/bin/python bench/speed.py [--passages 1000] [--sizes 100000 1000000] [--recall] [--fp32]``
-(about 20 minutes with the defaults on two cores).
+(about 22 minutes with the defaults on two cores: embedding 9, start and latency 1, scale 12;
+``--recall`` adds 2.5 once the indexes exist).
 """
 
 from __future__ import annotations
@@ -92,38 +93,32 @@ def embedding(count: int, rounds: int = 2) -> dict:
             "mean_cos": round(float(cos.mean()), 5), "min_cos": round(float(cos.min()), 5)}
 
 
-def recall() -> dict:
-    from qa.evaluate import corpus_retriever, evaluate, read_qrels
+def recall() -> tuple[dict, dict]:
+    """Dev recall@1 of each passage path (``recall``), and of the default path with every
+    vector rounded to fp16, what ``--compact`` stores (``compact_recall``): same ranking code,
+    question vectors computed once per dataset."""
+    from qa.evaluate import corpus_retriever, evaluate, judged, read_qrels
 
-    out = {}
-    for backend in ("torch", "int8"):
-        settings = replace(Settings.from_env(), passage_backend=backend)
-        for name in RECALL_SETS:
-            folder = BENCH / name
-            retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
-            result = evaluate(retriever, read_jsonl(folder / "queries.dev.jsonl"),
-                              read_qrels(folder / "qrels.dev.tsv"))
-            out[f"{name}/{backend}"] = result["recall@1"]
-    return out
-
-
-def compact_recall() -> dict:
-    """Dev recall@1 with every vector rounded to fp16 (what ``--compact`` stores) against the
-    same index at fp32, same ranking code, in memory."""
-    from qa.evaluate import corpus_retriever, evaluate, read_qrels
-
-    out = {}
+    paths, compact = {}, {}
     for name in RECALL_SETS:
         folder = BENCH / name
-        retriever = corpus_retriever(folder / "corpus.jsonl", Settings.from_env(), progress=False)
-        queries, qrels = read_jsonl(folder / "queries.dev.jsonl"), read_qrels(folder / "qrels.dev.tsv")
-        exact = evaluate(retriever, queries, qrels)["recall@1"]
-        _, arrays = retriever._loaded()
+        qrels = read_qrels(folder / "qrels.dev.tsv")
+        queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
+        vectors = None
+        for backend in ("torch", "int8"):
+            settings = replace(Settings.from_env(), passage_backend=backend)
+            retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
+            if vectors is None:  # questions take the same path whatever embeds passages
+                vectors = retriever.query_encoder.encode_queries(
+                    [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
+            paths[f"{name}/{backend}"] = evaluate(retriever, queries, qrels, vectors)["recall@1"]
+        _, arrays = retriever._loaded()  # the default (int8) path's index, at fp16
         arrays.passages = arrays.passages.astype(np.float16).astype(np.float32)
         arrays.sentences = arrays.sentences.astype(np.float16).astype(np.float32)
-        out[name] = {"fp32": exact, "fp16": evaluate(retriever, queries, qrels)["recall@1"]}
+        compact[name] = {"fp32": paths[f"{name}/int8"],
+                         "fp16": evaluate(retriever, queries, qrels, vectors)["recall@1"]}
         retriever.reload()
-    return out
+    return paths, compact
 
 
 def start() -> dict:
@@ -216,8 +211,7 @@ def main() -> None:
     if "embedding" not in args.skip and args.passages:
         results["embedding"] = embedding(args.passages, args.rounds)
     if args.recall:
-        results["recall"] = recall()
-        results["compact_recall"] = compact_recall()
+        results["recall"], results["compact_recall"] = recall()
     if "start" not in args.skip:
         results["start"] = start()
     if "latency" not in args.skip:
