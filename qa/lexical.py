@@ -138,18 +138,24 @@ class KeywordIndex:
         total = np.zeros(self.size, dtype=np.float32)
         bound = 0.0
         for term in terms:
-            known = [list(t) for t in term.translations
-                     if min(self.document_frequency(list(t)).values()) > 0]
-            if not known:
-                continue
-            total += np.max([self.scores(tokens) for tokens in known], axis=0)
-            bound += max(self.upper_bound(tokens) for tokens in known)
+            scores, bounds = [], []
+            for translation in term.translations:
+                frequencies = self.document_frequency(list(translation))
+                if min(frequencies.values()) > 0:
+                    scores.append(self.scores(list(translation)))
+                    bounds.append(self._bound(frequencies))
+            if scores:
+                total += np.max(scores, axis=0)
+                bound += max(bounds)
         return total, bound
 
     def upper_bound(self, tokens: list[str]) -> float:
         """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf``, unknown tokens
         counted at the idf of a term no passage contains."""
-        frequencies = self.document_frequency(tokens)
+        return self._bound(self.document_frequency(tokens))
+
+    def _bound(self, frequencies: dict[str, int]) -> float:
+        """:meth:`upper_bound` from the tokens' document frequencies."""
         n = max(self.size, 1)
         idf = sum(np.log(1 + (n - df + 0.5) / (df + 0.5)) for df in frequencies.values())
         return float((self._bm25.k1 + 1) * idf)
