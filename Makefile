@@ -2,14 +2,18 @@
 #   make run    set up, build the seed index if needed, serve the chat on http://127.0.0.1:7860
 #   make test   set up and run the whole test suite
 # Both are fast when nothing is missing (a stamp file remembers the installed state).
+# Versions come from requirements.lock (exact pins with hashes); `make lock` refreshes it.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip -q --disable-pip-version-check
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 TORCH  := torch==2.13.0
+UV     := uv==0.13.8
 
-.PHONY: run test setup browser clean
+.PHONY: run test setup browser lock clean
 
 run: setup
 	$(PY) app.py
@@ -19,19 +23,31 @@ test: setup browser
 
 setup: $(STAMP)
 
-# torch first: a plain `pip install torch` here resolves to a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# torch first: a plain `pip install torch` here resolves to a multi-GB CUDA build. Then the
+# locked versions (hash-checked), then the project itself without touching them.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check $(TORCH)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PIP) install $(TORCH)
+	$(PIP) install --require-hashes -r $(LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# Re-resolve every version from pyproject.toml's ranges (after changing them, or to upgrade).
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(UV)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --find-links /opt/wheels -c requirements/constraints.txt -o $(LOCK)
+
 # Debian's Chromium and a CJK font for the end-to-end tests (Playwright never downloads a
-# browser here).
+# browser here). Under CI (QA_CI=1) a failed install stops the run.
 browser:
 	@command -v chromium >/dev/null 2>&1 && test -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { \
 	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) || \
-	  echo "chromium could not be installed: the browser tests will be skipped"; }
+	  if [ -n "$$QA_CI" ]; then \
+	    echo "error: Debian's chromium could not be installed; the browser tests cannot run" >&2; exit 1; \
+	  else echo "warning: chromium could not be installed: the browser tests will be skipped"; fi; }
 
 clean:
-	rm -rf $(VENV) embeddings/*/ test-artifacts
+	rm -rf $(VENV) embeddings/*/ test-artifacts build dist

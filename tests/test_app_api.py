@@ -1,8 +1,7 @@
 """The chat as an API, through gradio_client, against a really running app."""
 
+import gradio_client
 import pytest
-
-gradio_client = pytest.importorskip("gradio_client")
 
 
 @pytest.fixture(scope="module")

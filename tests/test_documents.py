@@ -80,7 +80,8 @@ def test_huge_file_is_refused_before_reading(tmp_path):
 
 
 def test_encrypted_and_truncated_pdfs_are_refused(tmp_path):
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
+
     writer = pypdf.PdfWriter()
     writer.add_blank_page(width=200, height=200)
     writer.encrypt("secret")
@@ -94,7 +95,8 @@ def test_encrypted_and_truncated_pdfs_are_refused(tmp_path):
 
 
 def test_docx_headings_and_paragraphs(tmp_path):
-    docx = pytest.importorskip("docx")
+    import docx
+
     document = docx.Document()
     document.add_heading("水厂", level=1)
     document.add_paragraph("宁海县第三水厂从2006年开始土地征用工作。")
