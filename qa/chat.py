@@ -5,15 +5,18 @@ One :class:`ChatService` per process holds the model and the index, shared by ev
 
 from __future__ import annotations
 
-import os
+import logging
+import time
 from pathlib import Path
 
 from .bilingual import dictionary
-from .config import PROJECT_ROOT, Settings
+from .config import Settings
 from .errors import DocumentError, QAError
 from .library import Library
 from .replies import escape, format_reply
 from .retriever import Retriever, check_k
+
+log = logging.getLogger(__name__)
 
 
 def _text_of(content) -> str:
@@ -33,22 +36,26 @@ class ChatService:
     Args:
         retriever: a retriever over ``[seeds, uploads]``.
         uploads: the uploads folder.
+        log_questions: log each question's text (always logged: its latency and hits).
     """
 
-    def __init__(self, retriever: Retriever, uploads: Path):
+    log_questions = False
+
+    def __init__(self, retriever: Retriever, uploads: Path, log_questions: bool = False):
         self.retriever = retriever
         self.library = Library(retriever, uploads)
+        self.log_questions = log_questions
 
     @classmethod
-    def from_env(cls) -> "ChatService":
-        """Seeds from QA_DOCS, uploads from QA_UPLOADS (default ``uploads/``), index
-        ``<QA_INDEX_ROOT>/chat``."""
-        settings = Settings.from_env()
-        uploads = Path(os.environ.get("QA_UPLOADS") or PROJECT_ROOT / "uploads")
-        uploads.mkdir(parents=True, exist_ok=True)
+    def from_settings(cls, settings: Settings | None = None) -> "ChatService":
+        """The documents in ``settings.docs_dir`` plus uploads in ``settings.uploads_dir``,
+        indexed in ``<index_root>/chat`` (default settings: from the environment)."""
+        settings = settings or Settings.from_env()
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         retriever = Retriever(settings.index_root / "chat",
-                              documents=[settings.docs_dir, uploads], settings=settings)
-        return cls(retriever, uploads)
+                              documents=[settings.docs_dir, settings.uploads_dir],
+                              settings=settings)
+        return cls(retriever, settings.uploads_dir, settings.log_questions)
 
     def warm_up(self) -> None:
         """Load the model, the index (building it when needed) and the translation dictionary."""
@@ -62,13 +69,16 @@ class ChatService:
         earlier = [_text_of(turn.get("content")) for turn in history or []
                    if isinstance(turn, dict) and turn.get("role") == "user"]
         earlier = [text for text in earlier if text]
+        started = time.perf_counter()
         try:
             k = check_k(int(top_k))
             passages = self.retriever.retrieve(message, k=k, history=earlier)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, QAError) as exc:
+            log.info("question refused: %s", exc)
             return f"⚠️ {escape(str(exc))}"
-        except QAError as exc:
-            return f"⚠️ {escape(str(exc))}"
+        text = f" {message[:200]!r}" if self.log_questions else ""
+        log.info("question%s answered in %.0f ms: %d of %d passages kept, %d earlier turns", text,
+                 1000 * (time.perf_counter() - started), len(passages), k, len(earlier))
         return format_reply(message if isinstance(message, str) else "", passages)
 
     def documents_markdown(self) -> str:
@@ -92,9 +102,12 @@ class ChatService:
                 if path.stat().st_size > 50 * 2**20:
                     raise DocumentError(f"{path.name}: too large")
                 files.append((path.name, path.read_bytes()))
+            started = time.perf_counter()
             names = self.library.add(files)
         except (DocumentError, OSError) as exc:
+            log.info("upload refused: %s", exc)
             return f"⚠️ Refused, nothing was changed: {escape(str(exc))}"
+        log.info("upload of %d files indexed in %.1f s", len(names), time.perf_counter() - started)
         return "✅ Indexed: " + ", ".join(escape(n) for n in names)
 
     def remove(self, source: str | None) -> str:
@@ -105,4 +118,5 @@ class ChatService:
             self.library.remove(source)
         except DocumentError as exc:
             return f"⚠️ {escape(str(exc))}"
+        log.info("removed an uploaded document")
         return f"🗑️ Removed {escape(source)}"

@@ -1,12 +1,30 @@
-"""The ``qa`` command: build, ask, eval, serve. Thin wiring over the library."""
+"""The ``qa`` command: build, ask, eval, serve. Thin wiring over the library.
+
+Log lines of the ``qa`` logger go to stderr: INFO by default (builds and why, conversions,
+exports, the chat's questions), ``-v`` adds DEBUG, ``-q`` keeps warnings and errors only.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """Send the ``qa`` logger's records to stderr (the root logger is left alone)."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logger = logging.getLogger("qa")
+    logger.setLevel(level)
+    if not any(getattr(h, "qa_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.qa_cli = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                               "%H:%M:%S"))
+        logger.addHandler(handler)
 
 
 def _settings(args):
@@ -15,6 +33,8 @@ def _settings(args):
     settings = Settings.from_env().with_model(getattr(args, "model", None))
     if getattr(args, "index_root", None):
         settings = replace(settings, index_root=Path(args.index_root))
+    if getattr(args, "docs", None):
+        settings = replace(settings, docs_dir=Path(args.docs))
     return settings
 
 
@@ -74,32 +94,41 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import os
+    from .web import serve
 
+    settings = _settings(args)
     if args.host:
-        os.environ["GRADIO_SERVER_NAME"] = args.host
+        settings = replace(settings, host=args.host)
     if args.port:
-        os.environ["GRADIO_SERVER_PORT"] = str(args.port)
-    if args.model:
-        os.environ["QA_MODEL"] = args.model
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
-    import app
-
-    app.main([])  # host and port arrive through the environment set above
+        settings = replace(settings, port=args.port)
+    serve(settings)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
+    def verbosity(p, default):
+        p.add_argument("-v", "--verbose", action="count", default=default,
+                       help="more log lines (DEBUG)")
+        p.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="only warnings and errors")
+
     top = argparse.ArgumentParser(prog="qa", description="Question answering over documents.")
+    verbosity(top, 0)
     sub = top.add_subparsers(dest="command", required=True)
 
     def common(p):
         p.add_argument("--model", help="sentence-transformers model (hub id or folder); "
                        "default: $QA_MODEL or the bundled multilingual-e5-small")
-        p.add_argument("--index-root", help="where indexes live (default: embeddings/)")
+        p.add_argument("--index-root", help="where indexes live (default: embeddings/ in a "
+                       "checkout, else the user's data folder)")
+        verbosity(p, argparse.SUPPRESS)
 
-    build = sub.add_parser("build", help="index documents (default: seeds/)")
+    def docs_option(p):
+        p.add_argument("--docs", help="the documents to answer from, indexed in "
+                       "<index root>/<folder name> (default: $QA_DOCS, else seeds/ in a "
+                       "checkout, else documents/ in the user's data folder)")
+
+    build = sub.add_parser("build", help="index documents (default: seeds/ or $QA_DOCS)")
     build.add_argument("paths", nargs="*", help="files or folders")
     build.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
     build.add_argument("--compact", action="store_true",
@@ -113,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--history", action="append", help="an earlier question (repeatable)")
     ask.add_argument("--index", help="an index folder built with `qa build --index`")
+    docs_option(ask)
     common(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -128,7 +158,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the chat page (same as `make run`)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.add_argument("--model")
+    docs_option(serve)
+    common(serve)
     serve.set_defaults(func=cmd_serve)
     return top
 
@@ -137,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import QAError
 
     args = parser().parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
     try:
         return args.func(args)
     except (QAError, ValueError) as exc:

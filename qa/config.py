@@ -1,15 +1,29 @@
 """Settings, read from environment variables in this one place.
 
-| variable          | default                         | meaning                                   |
-|-------------------|---------------------------------|-------------------------------------------|
-| ``QA_MODEL``      | ``default``                     | sentence-transformers model: hub id, local |
-|                   |                                 | folder, or ``default`` (bundled e5-small)  |
-| ``QA_CACHE_DIR``  | ``$XDG_CACHE_HOME/qa-chat``     | where the converted default model lives    |
-| ``QA_INDEX_ROOT`` | ``<project>/embeddings``        | where built indexes live                   |
-| ``QA_DOCS``       | ``<project>/seeds``             | the documents ``retrieve()`` answers from  |
-| ``QA_DEVICE``     | ``cpu``                         | torch device for the model                 |
-| ``QA_PASSAGE_BACKEND`` | ``auto``                   | ``int8``: 8-bit ONNX passages (the default |
-|                   |                                 | model on cpu); ``torch``: exact fp32 path  |
+Where files go depends on how ``qa`` runs: from a checkout of the project (``pyproject.toml``
+and ``seeds/`` beside the package) indexes live in ``embeddings/``, uploads in ``uploads/`` and
+the default documents are ``seeds/``; installed from a wheel they live in the user's data folder
+(``$XDG_DATA_HOME/qa-chat`` on Linux: ``embeddings/``, ``uploads/``, ``documents/``). The model
+cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
+
+| variable             | default                        | meaning                                  |
+|----------------------|--------------------------------|------------------------------------------|
+| ``QA_MODEL``         | ``default``                    | sentence-transformers model: hub id,     |
+|                      |                                | folder, or ``default`` (bundled e5-small) |
+| ``QA_CACHE_DIR``     | ``$XDG_CACHE_HOME/qa-chat``    | where the converted default model lives  |
+| ``QA_INDEX_ROOT``    | ``<data>/embeddings``          | where built indexes live                 |
+| ``QA_DOCS``          | ``<data>/seeds`` (checkout) or | the documents ``retrieve()`` and the     |
+|                      | ``<data>/documents``           | chat answer from                         |
+| ``QA_UPLOADS``       | ``<data>/uploads``             | where the chat stores uploaded files     |
+| ``QA_DEVICE``        | ``cpu``                        | torch device for the model               |
+| ``QA_PASSAGE_BACKEND`` | ``auto``                     | ``int8``: 8-bit ONNX passages (default   |
+|                      |                                | model on cpu); ``torch``: exact fp32     |
+| ``QA_LOG_QUESTIONS`` | unset                          | ``1``: the chat logs each question's     |
+|                      |                                | text (always: its latency and hits)      |
+| ``GRADIO_SERVER_NAME`` / ``_PORT`` | ``127.0.0.1`` / ``7860`` | where the chat listens         |
+| ``QA_CONCURRENCY``   | ``4``                          | chat replies computed at once            |
+| ``QA_MAX_QUEUE``     | ``256``                        | chat requests waiting at most            |
+| ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
 """
 
 from __future__ import annotations
@@ -18,51 +32,100 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "default"
 PASSAGE_BACKENDS = ("auto", "int8", "torch")
+APP_NAME = "qa-chat"
+
+
+def checkout_root() -> Path | None:
+    """The project checkout this package runs from, or ``None`` when it is installed."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "seeds").is_dir() else None
+
+
+def data_root() -> Path:
+    """Where indexes and uploads live: the checkout, or the user's data folder."""
+    import platformdirs
+
+    return checkout_root() or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qa-chat"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def _default_docs_dir() -> Path:
+    root = checkout_root()
+    return root / "seeds" if root else data_root() / "documents"
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that decides where files are and which model embeds them."""
+    """Everything that decides where files are, which model embeds them and how the chat
+    is served."""
 
     model: str = DEFAULT_MODEL
     cache_dir: Path = field(default_factory=_default_cache_dir)
-    index_root: Path = PROJECT_ROOT / "embeddings"
-    docs_dir: Path = PROJECT_ROOT / "seeds"
+    index_root: Path = field(default_factory=lambda: data_root() / "embeddings")
+    docs_dir: Path = field(default_factory=_default_docs_dir)
+    uploads_dir: Path = field(default_factory=lambda: data_root() / "uploads")
     device: str = "cpu"
     passage_backend: str = "auto"
+    log_questions: bool = False
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency: int = 4
+    max_queue: int = 256
+    auth: tuple[str, str] | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
-        """Settings from ``environ`` (default: ``os.environ``); unset variables keep defaults."""
+        """Settings from ``environ`` (default: ``os.environ``); unset variables keep defaults.
+
+        Raises:
+            QAError: a variable has a value it cannot take.
+        """
+        from .errors import QAError
+
         env = os.environ if environ is None else environ
-        settings = cls()
-        overrides = {}
-        if env.get("QA_MODEL"):
-            overrides["model"] = env["QA_MODEL"]
-        if env.get("QA_CACHE_DIR"):
-            overrides["cache_dir"] = Path(env["QA_CACHE_DIR"])
-        if env.get("QA_INDEX_ROOT"):
-            overrides["index_root"] = Path(env["QA_INDEX_ROOT"])
-        if env.get("QA_DOCS"):
-            overrides["docs_dir"] = Path(env["QA_DOCS"])
-        if env.get("QA_DEVICE"):
-            overrides["device"] = env["QA_DEVICE"]
+        paths = {"QA_CACHE_DIR": "cache_dir", "QA_INDEX_ROOT": "index_root",
+                 "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir"}
+        numbers = {"GRADIO_SERVER_PORT": "port", "QA_CONCURRENCY": "concurrency",
+                   "QA_MAX_QUEUE": "max_queue"}
+        texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
+        overrides: dict = {}
+        for variable, name in paths.items():
+            if env.get(variable):
+                overrides[name] = Path(env[variable])
+        for variable, name in texts.items():
+            if env.get(variable):
+                overrides[name] = env[variable].strip()
+        for variable, name in numbers.items():
+            if env.get(variable):
+                try:
+                    overrides[name] = int(env[variable])
+                except ValueError:
+                    raise QAError(f"{variable}={env[variable]!r} is not a whole number") from None
+        if env.get("QA_LOG_QUESTIONS"):
+            overrides["log_questions"] = _flag(env["QA_LOG_QUESTIONS"])
+        if env.get("QA_AUTH"):
+            user, colon, password = env["QA_AUTH"].partition(":")
+            if not (user and colon and password):
+                raise QAError("QA_AUTH must be user:password")
+            overrides["auth"] = (user, password)
         if env.get("QA_PASSAGE_BACKEND"):
             backend = env["QA_PASSAGE_BACKEND"].strip().lower()
             if backend not in PASSAGE_BACKENDS:
-                from .errors import QAError
-
                 raise QAError(f"QA_PASSAGE_BACKEND={backend!r}: use one of {PASSAGE_BACKENDS}")
             overrides["passage_backend"] = backend
-        return replace(settings, **overrides)
+        return replace(cls(), **overrides)
 
     @property
     def int8_passages(self) -> bool:

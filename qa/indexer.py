@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import chunk_text, script_of, split_sentences
-from .config import PROJECT_ROOT
+from .config import checkout_root
 from . import dense as dense_module
 from .dense import DenseIndex
 from .documents import Document, find_documents, read_document
@@ -25,6 +26,8 @@ from .errors import QAError
 from .lexical import TOKENIZER_VERSION, KeywordIndex, to_simplified, tokenize
 from .passage import Record, content_hash
 from .store import IndexStore, LoadedIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,12 @@ def model_settings(encoder) -> dict:
 
 
 def source_name(path: Path) -> str:
-    """How a file is named in results: relative to the project or the working folder."""
+    """How a file is named in results: relative to the project checkout or the working
+    folder, else absolute."""
     path = Path(path).resolve()
-    for base in (PROJECT_ROOT, Path.cwd()):
+    for base in (checkout_root(), Path.cwd()):
+        if base is None:
+            continue
         try:
             return str(path.relative_to(base))
         except ValueError:
@@ -186,6 +192,8 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         store.write(manifest, records, dense, keyword, sentences, spans, vectors[n + m:])
         loaded = store.load()
+    log.info("indexed %d passages and %d sentences into %s in %.1f s (%d texts embedded, the "
+             "rest reused)", n, m, store.folder, time.perf_counter() - started, len(fresh))
     return loaded
 
 

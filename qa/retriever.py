@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .store import IndexStore, LoadedIndex
 __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_K",
            "MAX_QUESTION_CHARS"]
 
+log = logging.getLogger(__name__)
 _BLAS = None
 
 
@@ -107,9 +109,12 @@ class Retriever:
 
     def _open(self) -> LoadedIndex:
         loaded = self.store.load() if self.documents is None else self._load_or_none()
-        if self.documents is not None and (loaded is None or self._stale(loaded)):
-            loaded = build_from_files(self.documents, self.store, self.encoder, self.config,
-                                      progress=self.progress)
+        if self.documents is not None:
+            reason = "there is no index yet" if loaded is None else self._stale(loaded)
+            if reason:
+                log.info("building the index %s: %s", self.store.folder, reason)
+                loaded = build_from_files(self.documents, self.store, self.encoder, self.config,
+                                          progress=self.progress)
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
         expected = self.model_info()
@@ -126,14 +131,20 @@ class Retriever:
     def _load_or_none(self) -> LoadedIndex | None:
         try:
             return self.store.load()
-        except IndexCorruptError:
-            return None  # rebuilt from the documents
+        except IndexCorruptError as exc:
+            log.warning("the index cannot be used and is rebuilt from the documents: %s", exc)
+            return None
 
-    def _stale(self, loaded: LoadedIndex) -> bool:
+    def _stale(self, loaded: LoadedIndex) -> str | None:
+        """Why ``loaded`` no longer matches the documents and settings, or ``None``."""
         manifest = loaded.manifest
-        return (manifest.get("corpus_hash") != files_hash(find_documents(self.documents))
-                or manifest.get("config") != self.config.to_json()
-                or manifest.get("model") != self.model_info())
+        if manifest.get("corpus_hash") != files_hash(find_documents(self.documents)):
+            return "the documents changed"
+        if manifest.get("config") != self.config.to_json():
+            return "the index settings changed"
+        if manifest.get("model") != self.model_info():
+            return "the model or the passage encoder changed"
+        return None
 
     def reload(self) -> None:
         """Forget the loaded index; the next question loads (or rebuilds) it again."""

@@ -1,6 +1,7 @@
 """The index folder: round trip, staleness, incremental rebuild, damage."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -40,15 +41,23 @@ def test_edit_rebuilds_and_embeds_only_changed_passages(make_retriever):
     assert fresh.retrieve("When does the library open?", k=1)[0].text.startswith("The city library")
 
 
-def test_unchanged_documents_are_not_rebuilt(make_retriever):
+def test_unchanged_documents_are_not_rebuilt(make_retriever, caplog):
     retriever, _ = make_retriever({"a.md": DOC_A})
     first = retriever.index.folder
-    again, _ = make_retriever({}, name="docs")
-    assert again.index.folder == first
+    again, docs = make_retriever({}, name="docs")
+    with caplog.at_level(logging.INFO, logger="qa"):
+        assert again.index.folder == first
+    assert not [r for r in caplog.records if "building the index" in r.getMessage()]
+    (docs / "b.md").write_text("# 新文档\n\n灯塔建于1921年。\n", encoding="utf-8")
+    again.reload()
+    with caplog.at_level(logging.INFO, logger="qa"):
+        assert again.index.folder != first
+    assert any("building the index" in r.getMessage() and "the documents changed" in r.getMessage()
+               for r in caplog.records)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "delete", "pointer"])
-def test_damaged_index_is_detected_and_rebuilt(make_retriever, damage):
+def test_damaged_index_is_detected_and_rebuilt(make_retriever, damage, caplog):
     retriever, _ = make_retriever({"a.md": DOC_A})
     version = retriever.index.folder
     target = version / "dense.faiss"
@@ -65,7 +74,12 @@ def test_damaged_index_is_detected_and_rebuilt(make_retriever, damage):
     with pytest.raises(IndexCorruptError, match="qa build"):
         IndexStore(retriever.store.folder).load()
     rebuilt, _ = make_retriever({}, name="docs")
-    assert rebuilt.retrieve("第三水厂哪一年开始征地?", k=1)[0].text.startswith("宁海县第三水厂")
+    with caplog.at_level(logging.INFO, logger="qa"):
+        assert rebuilt.retrieve("第三水厂哪一年开始征地?", k=1)[0].text.startswith("宁海县第三水厂")
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("qa")]
+    assert any(level == "WARNING" and "rebuilt from the documents" in text and "qa build" in text
+               for level, text in said), said
+    assert any("building the index" in text for _, text in said), said
 
 
 def test_index_without_documents_says_what_to_run(settings, tmp_path):
