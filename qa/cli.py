@@ -42,9 +42,9 @@ def _retriever(args, settings):
     from .retriever import Retriever
 
     if args.index:
-        return Retriever(Path(args.index), settings=settings)
+        return Retriever(Path(args.index), settings=settings, progress=not args.quiet)
     return Retriever(settings.index_root / settings.docs_dir.name, documents=[settings.docs_dir],
-                     settings=settings)
+                     settings=settings, progress=not args.quiet)
 
 
 def cmd_build(args) -> int:
@@ -56,7 +56,8 @@ def cmd_build(args) -> int:
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
     config = IndexConfig(compact=True if args.compact else None)
-    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings), config)
+    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings), config,
+                              progress=not args.quiet)
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
@@ -84,7 +85,7 @@ def cmd_eval(args) -> int:
     from .evaluate import run_eval
 
     result = run_eval(Path(args.corpus), Path(args.queries), Path(args.qrels), _settings(args),
-                      titles=args.titles, progress=not args.json)
+                      titles=args.titles, progress=not (args.json or args.quiet))
     if args.json:
         print(json.dumps(result))
     else:

@@ -44,6 +44,39 @@ def test_ask_json(built):
     assert passage["title"] == "宁海县第三水厂"
 
 
+def test_log_levels(built, tmp_path):
+    folder, _ = built
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("宁海县第三水厂从2006年开始土地征用工作。\n", encoding="utf-8")
+    root = ["--index-root", str(tmp_path / "idx")]
+    loud = run_qa("-v", "ask", "水厂哪一年开始征地?", "--docs", str(docs), *root)
+    assert loud.returncode == 0 and "2006" in loud.stdout, loud.stderr
+    assert "INFO qa.retriever: building the index" in loud.stderr, loud.stderr
+    assert "INFO qa.indexer: indexed 1 passages" in loud.stderr
+    docs.joinpath("a.txt").write_text("宁海县第三水厂从2007年开始土地征用工作。\n", encoding="utf-8")
+    quiet = run_qa("ask", "水厂哪一年开始征地?", "--docs", str(docs), "--quiet", *root)
+    assert quiet.returncode == 0 and "2007" in quiet.stdout and quiet.stderr == "", quiet.stderr
+
+
+def test_logging_leaves_the_root_logger_alone():
+    import logging
+
+    from qa.cli import configure_logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    configure_logging(verbose=1)
+    configure_logging(verbose=1)
+    assert (root.level, list(root.handlers)) == before
+    qa_logger = logging.getLogger("qa")
+    assert qa_logger.level == logging.DEBUG and len(qa_logger.handlers) == 1
+    configure_logging(quiet=True)
+    assert qa_logger.level == logging.WARNING
+    qa_logger.handlers.clear()
+    qa_logger.setLevel(logging.NOTSET)
+
+
 def test_ask_bad_k_is_a_clear_error(built):
     folder, _ = built
     out = run_qa("ask", "水厂", "-k", "0", "--index", str(folder))
