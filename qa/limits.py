@@ -1,0 +1,19 @@
+"""Every limit on the work one document, upload or question may cause, in one place.
+
+Each is enforced where the work happens and refused with a message that names the limit; the
+figures leave room for real documents (a 1,000-page report, a 20 MB novel) while keeping one
+request's cost to seconds.
+"""
+
+MAX_FILE_BYTES = 50 * 2**20  # any document read from disk
+MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file (also the page's own limit, before Python)
+MAX_FILES_PER_UPLOAD = 10
+MAX_UPLOADED_DOCUMENTS = 200
+MAX_DECOMPRESSED_BYTES = 100 * 2**20  # the unpacked parts of a DOCX (a zip)
+MAX_PDF_PAGES = 2_000
+MAX_HTML_DEPTH = 512  # nesting of HTML elements (browsers stop at about the same)
+MAX_TEXT_CHARS = 20_000_000  # characters of one document's text
+MAX_PASSAGES_PER_DOCUMENT = 50_000
+PARSE_SECONDS = 120  # an upload's parsing worker is stopped after this long ...
+PARSE_MEMORY_BYTES = 2 * 2**30  # ... or when its address space grows past this
+MAX_HISTORY_TURNS = 8  # earlier questions a follow-up may be read with
