@@ -13,8 +13,9 @@ from .bilingual import dictionary
 from .config import Settings
 from .errors import DocumentError, QAError
 from .library import Library
+from .limits import MAX_HISTORY_TURNS, MAX_UPLOAD_BYTES
 from .replies import escape, format_reply
-from .retriever import Retriever, check_k
+from .retriever import MAX_QUESTION_CHARS, Retriever, check_k
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,34 @@ def _text_of(content) -> str:
     if isinstance(content, list):
         return " ".join(_text_of(part) for part in content).strip()
     return ""
+
+
+def upload_message(result) -> str:
+    """What the page says about an :class:`~qa.library.UploadResult`."""
+    lines = []
+    if result.added:
+        lines.append("✅ Indexed: " + ", ".join(escape(n) for n in result.added))
+    for original, stored in result.renamed.items():
+        lines.append(f"ℹ️ {escape(original)}: another document has that name; stored as "
+                     f"{escape(stored)}")
+    for original, holder in result.duplicates.items():
+        lines.append(f"ℹ️ {escape(original)}: the same content is already in the library as "
+                     f"{escape(holder)}; not added again")
+    return "\n\n".join(lines)
+
+
+def _recent_questions(history) -> list[str]:
+    """The user's last :data:`~qa.limits.MAX_HISTORY_TURNS` questions in a Gradio chat
+    history (oldest first); a longer history is not read."""
+    found: list[str] = []
+    for turn in reversed(history if isinstance(history, list) else []):
+        if isinstance(turn, dict) and turn.get("role") == "user":
+            text = _text_of(turn.get("content"))[:MAX_QUESTION_CHARS]
+            if text:
+                found.append(text)
+                if len(found) == MAX_HISTORY_TURNS:
+                    break
+    return found[::-1]
 
 
 class ChatService:
@@ -58,7 +87,9 @@ class ChatService:
         return cls(retriever, settings.uploads_dir, settings.log_questions)
 
     def warm_up(self) -> None:
-        """Load the model, the index (building it when needed) and the translation dictionary."""
+        """Finish uploads a crash interrupted, load the model, the index (building it when
+        needed) and the translation dictionary."""
+        self.library.resume()
         self.retriever.index
         self.retriever.query_encoder.encode_queries(["warm up"])
         dictionary()
@@ -66,9 +97,7 @@ class ChatService:
     def reply(self, message, history: list | None, top_k: int = 3) -> str:
         """The Markdown reply to ``message``; bad input gives a short explanation, never a
         traceback."""
-        earlier = [_text_of(turn.get("content")) for turn in history or []
-                   if isinstance(turn, dict) and turn.get("role") == "user"]
-        earlier = [text for text in earlier if text]
+        earlier = _recent_questions(history)
         started = time.perf_counter()
         try:
             k = check_k(int(top_k))
@@ -82,15 +111,25 @@ class ChatService:
         return format_reply(message if isinstance(message, str) else "", passages)
 
     def documents_markdown(self) -> str:
-        """The list of indexed documents as Markdown."""
-        rows = ["| document | passages |", "|---|---|"]
-        for doc in self.library.documents():
-            rows.append(f"| {escape(doc.source)}{' (uploaded)' if doc.removable else ''} "
-                        f"| {doc.passages} |")
-        return "\n".join(rows)
+        """The library as Markdown: what a restart finished, then a table of the documents
+        (or a line saying there are none yet)."""
+        lines = [f"ℹ️ {escape(notice)}" for notice in self.library.notices]
+        documents = self.library.documents()
+        if not documents:
+            return "\n\n".join(lines + ["No documents yet: add some below to start asking."])
+        rows = ["| document | passages | note |", "|---|---|---|"]
+        for doc in documents:
+            note = "uploaded" if doc.removable else ""
+            if doc.original:
+                note += f" as {escape(doc.original)}"
+            if doc.state != "indexed":
+                note += f" ({doc.state})"
+            rows.append(f"| {escape(doc.source)} | {doc.passages} | {note.strip()} |")
+        return "\n\n".join(lines + ["\n".join(rows)])
 
     def removable(self) -> list[str]:
-        return [d.source for d in self.library.documents() if d.removable]
+        """Uploaded documents that can be removed now."""
+        return [d.source for d in self.library.documents() if d.removable and d.state == "indexed"]
 
     def upload(self, paths: list[Path]) -> str:
         """Index uploaded files; returns a status message (the reason when refused)."""
@@ -99,16 +138,19 @@ class ChatService:
         try:
             files = []
             for path in paths:
-                if path.stat().st_size > 50 * 2**20:
-                    raise DocumentError(f"{path.name}: too large")
+                size = path.stat().st_size
+                if size > MAX_UPLOAD_BYTES:  # refused before it is read
+                    raise DocumentError(f"{path.name}: {size / 1e6:.1f} MB is over the "
+                                        f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
                 files.append((path.name, path.read_bytes()))
             started = time.perf_counter()
-            names = self.library.add(files)
+            result = self.library.add(files)
         except (DocumentError, OSError) as exc:
             log.info("upload refused: %s", exc)
             return f"⚠️ Refused, nothing was changed: {escape(str(exc))}"
-        log.info("upload of %d files indexed in %.1f s", len(names), time.perf_counter() - started)
-        return "✅ Indexed: " + ", ".join(escape(n) for n in names)
+        log.info("upload of %d files: %d indexed in %.1f s, %d already held", len(files),
+                 len(result.added), time.perf_counter() - started, len(result.duplicates))
+        return upload_message(result)
 
     def remove(self, source: str | None) -> str:
         """Remove an uploaded document; returns a status message."""

@@ -5,13 +5,17 @@ A question is a *follow-up* when it opens with a pronoun or a demonstrative (她
 contains a personal pronoun and is short (at most 10 CJK characters, Latin words counting two,
 once question words are removed). Length alone never makes a follow-up: "Where is the library?"
 stands on its own. A follow-up is read together with the earlier questions back to
-the last self-contained one: ``context + " " + question``. A self-contained question is left
-exactly as it is, so its results never change because of the history.
+the last self-contained one: ``context + " " + question``, at most
+:data:`~qa.limits.MAX_HISTORY_TURNS` of them (a longer history is never read). A
+self-contained question is left exactly as it is, so its results never change because of the
+history.
 """
 
 from __future__ import annotations
 
 import re
+
+from .limits import MAX_HISTORY_TURNS
 
 _PRONOUN_START = re.compile(
     r"^\s*(?:她们|他们|它们|她|他|它|其|该|此|这|那|这些|那些|这里|那里|上述|前者|后者)"
@@ -47,11 +51,13 @@ def resolve(question: str, history: list[str] | None) -> str:
     """The text to search for ``question`` given the user's earlier ``history`` (oldest first).
 
     Returns ``question`` unchanged when it is self-contained or there is no usable history.
+    Only the last :data:`~qa.limits.MAX_HISTORY_TURNS` questions of ``history`` are read.
     """
     if not history or not is_follow_up(question):
         return question
     context: list[str] = []
-    for earlier in reversed([h for h in history if isinstance(h, str) and h.strip()]):
+    recent = [h for h in history[-MAX_HISTORY_TURNS:] if isinstance(h, str) and h.strip()]
+    for earlier in reversed(recent):
         context.insert(0, earlier.strip())
         if not is_follow_up(earlier):
             break

@@ -21,8 +21,9 @@ from .chunking import chunk_text, script_of, split_sentences
 from .config import checkout_root
 from . import dense as dense_module
 from .dense import DenseIndex
-from .documents import Document, find_documents, read_document
-from .errors import QAError
+from .documents import Document, find_documents, parse_bytes
+from .errors import DocumentError, QAError
+from .limits import MAX_FILE_BYTES
 from .lexical import TOKENIZER_VERSION, KeywordIndex, to_simplified, tokenize
 from .passage import Record, content_hash
 from .store import IndexStore, LoadedIndex
@@ -136,7 +137,11 @@ def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray
     if manifest.get("model") != settings["model"]:
         return {}
     simplified = manifest.get("config", {}).get("simplify")
-    return store.salvage(to_simplified if simplified else None)
+    known = store.salvage(to_simplified if simplified else None)
+    background, texts = store.intact_array("background.npy"), background_texts()
+    if background is not None and len(background) == len(texts):
+        known.update(zip(map(content_hash, texts), background.astype(np.float32)))
+    return known
 
 
 def _embed(encoder, texts: list[str], known: dict[str, np.ndarray],
@@ -198,26 +203,75 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
 
 
 def build_from_files(paths: list[str | Path], store: IndexStore, encoder,
-                     config: IndexConfig = IndexConfig(), progress: bool = True) -> LoadedIndex:
-    """Index every supported file under ``paths``.
+                     config: IndexConfig = IndexConfig(), progress: bool = True,
+                     parsed: dict | None = None, allow_empty: bool = False) -> LoadedIndex:
+    """Index every supported file under ``paths``, reading only what changed: a file whose
+    name and sha256 are those of a document in the live version keeps its passages (and their
+    vectors), and ``parsed`` supplies files already read elsewhere (:mod:`qa.parse_worker`).
 
+    Args:
+        parsed: ``{source name: Parsed}`` for files read in a worker; used when the sha256
+            matches the file on disk.
+        allow_empty: write an empty index when there are no passages (the chat's library).
     Raises:
         DocumentError: a file cannot be read (nothing is written then).
-        QAError: no passages at all.
+        QAError: no passages at all, unless ``allow_empty``.
     """
-    files = find_documents(list(paths))
-    records, documents = [], []
-    for path in files:
+    known = _previous_documents(store, config)
+    known.update(parsed or {})
+    records, documents, corpus, read = [], [], hashlib.sha256(), 0
+    for path in sorted(find_documents(list(paths)), key=source_name):
         name = source_name(path)
-        document = read_document(path)
-        doc_records = document_records(document, name, config)
+        data = _read(path)
+        digest = hashlib.sha256(data).digest()
+        corpus.update(name.encode() + b"\0" + digest)
+        previous = known.get(name)
+        if previous is not None and previous.sha256 == digest.hex():
+            doc_records, encoding = list(previous.records), previous.encoding
+        else:
+            document = parse_bytes(data, str(path))
+            doc_records, encoding = document_records(document, name, config), document.encoding
+            read += 1
         records.extend(doc_records)
-        documents.append({"source": name, "encoding": document.encoding,
-                          "passages": len(doc_records)})
-    if not records:
+        documents.append({"source": name, "encoding": encoding, "passages": len(doc_records),
+                          "sha256": digest.hex()})
+    if not records and not allow_empty:
         raise QAError(f"no passages found in {', '.join(map(str, paths))}")
+    log.info("read %d of %d documents (the others are unchanged since the last build)", read,
+             len(documents))
     extra = {"documents": documents, "sources": [str(Path(p).resolve()) for p in paths]}
-    return write_index(store, records, encoder, config, files_hash(files), extra, progress)
+    return write_index(store, records, encoder, config, corpus.hexdigest(), extra, progress)
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a document file, refused over :data:`~qa.limits.MAX_FILE_BYTES`."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{path}: {size / 1e6:.0f} MB is over the "
+                                f"{MAX_FILE_BYTES // 2**20} MB limit")
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+
+
+def _previous_documents(store: IndexStore, config: IndexConfig) -> dict:
+    """``{source name: Parsed}`` of the live version's documents when it was built with
+    ``config`` and its passages file is intact; ``{}`` otherwise."""
+    from .parse_worker import Parsed
+
+    manifest = store.read_manifest_raw()
+    documents = manifest.get("documents") or []
+    if manifest.get("config") != config.to_json() or not all("sha256" in d for d in documents):
+        return {}
+    records = store.intact_records()
+    if records is None:
+        return {}
+    by_source: dict[str, list[Record]] = {}
+    for record in records:
+        by_source.setdefault(record.source, []).append(record)
+    return {d["source"]: Parsed(d["sha256"], d["encoding"], tuple(by_source.get(d["source"], ())))
+            for d in documents if len(by_source.get(d["source"], ())) == d["passages"]}
 
 
 def _library_versions() -> dict:

@@ -1,41 +1,68 @@
-"""The chat's document library: the seed folder plus a folder of uploaded files.
+"""The chat's document library: the documents folder plus a folder of uploaded files.
 
-Uploads are checked (type, size, readable text) before anything is written; accepted files
-are written under the uploads folder with a safe name (no folders, no hidden names) via a
-temporary file and a rename, then the index is rebuilt incrementally. A refused file leaves
-the documents and the index exactly as they were.
+Uploads are read in a worker process (:mod:`qa.parse_worker`: a time and memory budget)
+before anything is written, and only they are read: the documents already indexed keep their
+passages and vectors. Names: an upload is stored under its file name made safe
+(:func:`safe_name`); a name already taken (compared case-insensitively) by other content gets
+`` (2)``, `` (3)``…, and the same content twice (same sha256) is stored once, the reply saying
+where it already is. A journal (``uploads/.journal.json``) marks each upload *pending* before
+its file is written and *indexed* once the index holds it (removals: *removing*), so after a
+crash :meth:`Library.resume` finishes what was interrupted and the page says what happened.
+A refused upload leaves the documents, the journal and the index as they were.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import parse_bytes
 from .errors import DocumentError
 from .indexer import build_from_files, source_name
+from .limits import MAX_FILES_PER_UPLOAD, MAX_UPLOAD_BYTES, MAX_UPLOADED_DOCUMENTS
+from .parse_worker import parse_files
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_FILES_PER_UPLOAD = 10
-MAX_DOCUMENTS = 200
+log = logging.getLogger(__name__)
+MAX_NAME_CHARS = 150
+MAX_NAME_BYTES = 200
+JOURNAL = ".journal.json"
 
 
 @dataclass(frozen=True)
 class DocumentInfo:
-    """A document in the library: its name as shown in answers, passages, removable or not."""
+    """A document in the library: its name in answers, passages, whether it was uploaded
+    (and so removable), its state (``indexed``, ``pending``, ``removing``) and, for an upload
+    stored under another name, the name it was uploaded as."""
 
     source: str
     passages: int
     removable: bool
+    state: str = "indexed"
+    original: str = ""
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload did: the stored names, ``{uploaded name: stored name}`` where a name was
+    taken, and ``{uploaded name: document}`` for content the library already held."""
+
+    added: list[str]
+    renamed: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot leave the uploads folder.
+    """A file name that cannot leave the uploads folder: the last path part, NFC, printable
+    characters only, no leading dots, at most 150 characters (200 bytes) with the extension
+    kept.
 
     Raises:
         DocumentError: nothing usable is left of ``name``.
@@ -45,7 +72,52 @@ def safe_name(name: str) -> str:
     base = base.lstrip(".").strip()
     if not base or base in (".", ".."):
         raise DocumentError(f"{name!r} is not a usable file name")
-    return base[:150]
+    return _shortened(base, "")
+
+
+def _shortened(name: str, tag: str) -> str:
+    """``name`` with ``tag`` before its extension, cut to :data:`MAX_NAME_CHARS` characters
+    and :data:`MAX_NAME_BYTES` bytes of UTF-8 (file systems stop at 255 bytes)."""
+    suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    stem = stem[: MAX_NAME_CHARS - len(tag) - len(suffix)]
+    while len((stem + tag + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem.rstrip() + tag + suffix
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… : the first not in ``taken`` (casefolded)."""
+    candidate, number = name, 2
+    while candidate.casefold() in taken:
+        candidate, number = _shortened(name, f" ({number})"), number + 1
+    return candidate
+
+
+class Journal:
+    """The uploads' states, ``{stored name: {original, sha256, state, time}}``, in one JSON
+    file replaced atomically."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict]:
+        try:
+            return dict(json.loads(self.path.read_text(encoding="utf-8"))["uploads"])
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("the upload journal %s is unreadable (%s); starting a new one",
+                        self.path, exc)
+            return {}
+
+    def write(self, entries: dict[str, dict]) -> None:
+        handle, temporary = tempfile.mkstemp(prefix=".journal-", dir=self.path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"uploads": entries}, out, ensure_ascii=False, indent=1)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.path)
 
 
 class Library:
@@ -53,7 +125,7 @@ class Library:
 
     Args:
         retriever: a :class:`~qa.retriever.Retriever` whose documents are
-            ``[seeds folder, uploads folder]``.
+            ``[documents folder, uploads folder]``.
         uploads: the folder uploads are written to (created when missing).
     """
 
@@ -61,22 +133,42 @@ class Library:
         self.retriever = retriever
         self.uploads = Path(uploads)
         self.uploads.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.uploads / JOURNAL)
+        self.notices: list[str] = []  # what resume() did, for the page
         self._lock = threading.Lock()
 
+    def _source(self, stored: str) -> str:
+        return source_name(self.uploads / stored)
+
     def documents(self) -> list[DocumentInfo]:
-        """The indexed documents, in index order."""
-        uploads = source_name(self.uploads)
-        return [DocumentInfo(d["source"], d["passages"], d["source"].startswith(uploads + os.sep))
-                for d in self.retriever.index.manifest.get("documents", [])]
+        """The indexed documents in index order, then uploads not indexed yet."""
+        uploads = source_name(self.uploads) + os.sep
+        entries = self.journal.read()
+        shown = []
+        for doc in self.retriever.index.manifest.get("documents", []):
+            name = doc["source"][len(uploads):] if doc["source"].startswith(uploads) else None
+            entry = entries.pop(name, {}) if name else {}
+            original = entry.get("original", "")
+            shown.append(DocumentInfo(doc["source"], doc["passages"], name is not None,
+                                      entry.get("state", "indexed"),
+                                      original if original != name else ""))
+        shown += [DocumentInfo(self._source(name), 0, False, entry["state"], entry["original"])
+                  for name, entry in entries.items() if entry.get("state") == "pending"]
+        return shown
 
-    def add(self, files: list[tuple[str, bytes]]) -> list[str]:
-        """Check, store and index ``(file name, content)`` pairs.
+    def _holders(self) -> dict[str, str]:
+        """``{sha256: document}`` for every document in the index and every upload."""
+        held = {doc["sha256"]: doc["source"] for doc in
+                self.retriever.index.manifest.get("documents", []) if "sha256" in doc}
+        held.update({e["sha256"]: self._source(n) for n, e in self.journal.read().items()})
+        return held
 
-        Returns:
-            The stored file names.
+    def add(self, files: list[tuple[str, bytes]]) -> UploadResult:
+        """Check, read (in a worker), store and index ``(file name, content)`` pairs.
+
         Raises:
-            DocumentError: too many files, a file too large, unsupported, unreadable or empty;
-                nothing is stored or indexed then.
+            DocumentError: too many files, a file too large, unsupported, unreadable or
+                empty; nothing is stored or indexed then.
         """
         if not files:
             raise DocumentError("no file was given")
@@ -88,56 +180,131 @@ class Library:
             if len(data) > MAX_UPLOAD_BYTES:
                 raise DocumentError(f"{clean}: {len(data) / 1e6:.1f} MB is over the "
                                     f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
-            document = parse_bytes(data, clean)
-            if not document.text.strip():
-                raise DocumentError(f"{clean}: no text found")
-            checked.append((clean, data))
+            checked.append((str(name), clean, data))
         with self._lock:
-            present = {p.name for p in self.uploads.iterdir() if p.is_file()}
-            if len(present | {c for c, _ in checked}) > MAX_DOCUMENTS:
-                raise DocumentError(f"the library holds at most {MAX_DOCUMENTS} uploaded documents")
-            backups = {c: (self.uploads / c).read_bytes() for c, _ in checked if c in present}
-            written = [self._write(clean, data) for clean, data in checked]
-            try:
-                self._rebuild()
-            except Exception:
-                for path in written:  # leave the library as it was
-                    if path.name in backups:
-                        path.write_bytes(backups[path.name])
-                    else:
-                        path.unlink(missing_ok=True)
-                raise
-        return [p.name for p in written]
+            return self._add(checked)
+
+    def _add(self, checked: list[tuple[str, str, bytes]]) -> UploadResult:
+        holders = self._holders()
+        taken = {p.name.casefold() for p in self.uploads.iterdir() if not p.name.startswith(".")}
+        plan, renamed, duplicates = [], {}, {}
+        for original, clean, data in checked:
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in holders:
+                duplicates[original] = holders[digest]
+                continue
+            stored = _free_name(clean, taken)
+            taken.add(stored.casefold())
+            holders[digest] = self._source(stored)
+            plan.append((stored, data, digest))
+            if stored != clean:
+                renamed[original] = stored
+        if len(taken) > MAX_UPLOADED_DOCUMENTS:
+            raise DocumentError(f"the library holds at most {MAX_UPLOADED_DOCUMENTS} uploaded "
+                                "documents")
+        if not plan:
+            return UploadResult([], {}, duplicates)
+        parsed = parse_files([(self._source(s), data) for s, data, _ in plan],
+                             self.retriever.config)
+        for stored, _, _ in plan:
+            if not parsed[self._source(stored)].records:
+                raise DocumentError(f"{stored}: no text found")
+        entries = self.journal.read()
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        originals = {stored: original for original, stored in renamed.items()}
+        for stored, _, digest in plan:
+            entries[stored] = {"original": originals.get(stored, stored), "sha256": digest,
+                               "state": "pending", "time": now}
+        self.journal.write(entries)
+        written = []
+        try:
+            for stored, data, _ in plan:
+                written.append(self._write(stored, data))
+            self._rebuild(parsed)
+        except BaseException:
+            for path in written:  # leave the library as it was
+                path.unlink(missing_ok=True)
+            self.journal.write({n: e for n, e in entries.items()
+                                if n not in {s for s, _, _ in plan}})
+            raise
+        for stored, _, _ in plan:
+            entries[stored]["state"] = "indexed"
+        self.journal.write(entries)
+        return UploadResult([s for s, _, _ in plan], renamed, duplicates)
 
     def remove(self, source: str) -> None:
-        """Remove an uploaded document (seed documents cannot be removed).
+        """Remove an uploaded document (documents of the folder cannot be removed).
 
         Raises:
-            DocumentError: ``source`` is not an uploaded document.
+            DocumentError: ``source`` is not an uploaded, indexed document.
         """
         with self._lock:
             match = next((d for d in self.documents() if d.source == source), None)
-            if match is None or not match.removable:
+            if match is None or not match.removable or match.state != "indexed":
                 raise DocumentError(f"{source} is not an uploaded document")
-            path = self.uploads / Path(source).name
+            name = Path(source).name
+            path = self.uploads / name
             data = path.read_bytes()
+            entries = self.journal.read()
+            entry = entries.get(name) or {"original": name, "sha256":
+                                          hashlib.sha256(data).hexdigest(), "time": ""}
+            entries[name] = dict(entry, state="removing")
+            self.journal.write(entries)
             path.unlink()
             try:
                 self._rebuild()
-            except Exception:
-                path.write_bytes(data)
+            except BaseException:
+                self._write(name, data)
+                entries[name] = dict(entry, state="indexed")
+                self.journal.write(entries)
                 raise
+            entries.pop(name)
+            self.journal.write(entries)
+
+    def resume(self) -> list[str]:
+        """Finish uploads and removals a crash interrupted; returns (and keeps in
+        :attr:`notices`) what happened, one sentence each."""
+        with self._lock:
+            for partial in self.uploads.glob(".upload-*"):  # a write a crash cut short
+                partial.unlink(missing_ok=True)
+            entries = self.journal.read()
+            unfinished = {n: e for n, e in entries.items() if e.get("state") != "indexed"}
+            if not unfinished:
+                return []
+            said = []
+            for name, entry in unfinished.items():
+                path = self.uploads / name
+                intact = path.is_file() and \
+                    hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
+                if entry["state"] == "pending" and intact:
+                    entry["state"] = "indexed"
+                    said.append(f"{name}: its upload was interrupted by a restart; it is now "
+                                "indexed")
+                    continue
+                path.unlink(missing_ok=True)
+                entries.pop(name)
+                if entry["state"] == "pending":
+                    said.append(f"{entry.get('original', name)}: its upload was interrupted "
+                                "before the file was saved; upload it again")
+            self._rebuild()
+            self.journal.write(entries)
+            self.notices.extend(said)
+            for line in said:
+                log.warning("%s", line)
+            return said
 
     def _write(self, name: str, data: bytes) -> Path:
         target = self.uploads / name
         handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=self.uploads)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(temporary, target)
         return target
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, parsed: dict | None = None) -> None:
         retriever = self.retriever
         build_from_files(retriever.documents, retriever.store, retriever.encoder,
-                         retriever.config, progress=True)
+                         retriever.config, progress=True, parsed=parsed, allow_empty=True)
         retriever.reload()

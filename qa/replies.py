@@ -1,8 +1,11 @@
 """Formatting retrieved passages as a chat reply: Markdown in which every piece of document or
 question text is escaped, so nothing from a document is ever rendered as markup or run.
 
-The only markup in a reply is our own: ``<mark>`` around the answering sentence, ``**`` around
-the question's key terms, ``<details>`` for the full text of long passages, and the header.
+The only markup in a reply is our own: ``<mark>`` around the answering sentence, ``<strong>``
+around the question's key terms (tags, not ``**``: Markdown emphasis breaks next to other
+emphasis or inside words), ``<details>`` for the full text of long passages, and the header.
+Bidirectional-text controls are dropped from what is shown (an override can make "evil" read
+"live"); the page renders no math.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import re
 from .lexical import normalize_char, query_tokens
 from .passage import Passage
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:$])")
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LONG_PASSAGE = 300
 CONTEXT = 90
 
 
 def escape(text: str) -> str:
-    """``text`` made inert: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
-    text = html.escape(" ".join(text.split()), quote=False)
+    """``text`` made inert: bidi controls dropped, HTML-escaped, Markdown punctuation
+    backslash-escaped, each run of white space one space (kept at the ends, so escaped pieces
+    join with their spaces)."""
+    text = html.escape(re.sub(r"\s+", " ", _BIDI_CONTROLS.sub("", text)), quote=False)
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -53,14 +59,14 @@ def key_term_mask(text: str, question: str) -> list[bool]:
 
 
 def _marked(text: str, mask: list[bool], start: int, end: int) -> str:
-    """Escaped ``text[start:end]`` with key-term runs in bold."""
+    """Escaped ``text[start:end]`` with key-term runs in ``<strong>``."""
     out, i = [], start
     while i < end:
         j = i
         while j < end and mask[j] == mask[i]:
             j += 1
         piece = escape(text[i:j])
-        out.append(f"**{piece}**" if mask[i] and piece.strip() else piece)
+        out.append(f"<strong>{piece}</strong>" if mask[i] and piece.strip() else piece)
         i = j
     return "".join(out)
 
@@ -105,7 +111,8 @@ def format_reply(question: str, passages: list[Passage]) -> str:
         return not_found(question)
     chinese = is_chinese(question)
     best = passages[0]
-    lines = [f"{'**答案**' if chinese else '**Answer**'}: {escape(best.answer or best.text)}", ""]
+    answer = escape(best.answer or best.text).strip()
+    lines = [f"{'**答案**' if chinese else '**Answer**'}: {answer}", ""]
     for rank, passage in enumerate(passages, 1):
         where = escape(passage.title) + (f" › {escape(passage.section)}" if passage.section else "")
         lines.append(f"**{rank}.** {where} · `{passage.source.replace('`', '')}` · "

@@ -190,6 +190,28 @@ class IndexStore:
             return {}
         return known
 
+    def intact_array(self, name: str) -> np.ndarray | None:
+        """The live version's ``.npy`` file ``name`` when it matches the manifest."""
+        try:
+            version = self.current()
+            expected = self.read_manifest_raw()["files"][name]
+            if version is None or _digest(version / name) != expected:
+                return None
+            return np.load(version / name, allow_pickle=False)
+        except (IndexCorruptError, OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def intact_records(self) -> RecordFile | None:
+        """The live version's passages when its ``passages.jsonl`` matches the manifest."""
+        try:
+            version = self.current()
+            expected = self.read_manifest_raw()["files"]["passages.jsonl"]
+            if version is None or _digest(version / "passages.jsonl") != expected:
+                return None
+            return RecordFile(version / "passages.jsonl")
+        except (IndexCorruptError, OSError, KeyError, TypeError):
+            return None
+
     def load(self) -> LoadedIndex | None:
         """Load the live version, checking it against its manifest; ``None`` if none exists.
 

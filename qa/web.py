@@ -1,13 +1,17 @@
 """The Gradio chat page: answers from the documents and the user's uploads.
 
-:func:`serve` loads the model and the index (building it when needed), then serves the page on
-``settings.host:settings.port`` (127.0.0.1:7860 unless told otherwise); never a share link.
-``QA_AUTH=user:password`` requires a login, for binding to other addresses.
+:func:`serve` finishes interrupted uploads, loads the model and the index (building it when
+needed), then serves the page on ``settings.host:settings.port`` (127.0.0.1:7860 unless told
+otherwise); never a share link. ``QA_AUTH=user:password`` requires a login. The page is mounted
+in a FastAPI app (:mod:`qa.guard`) that adds security headers, limits login attempts and each
+client's share of the queue, and refuses uploads over the limit before they are stored.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import gradio as gr
 from .chat import ChatService
 from .config import Settings
 from .documents import SUPPORTED_SUFFIXES
+from .limits import MAX_UPLOAD_BYTES
 
 log = logging.getLogger(__name__)
 EXAMPLES = [
@@ -27,7 +32,8 @@ EXAMPLES = [
 
 
 def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
-    """The page: chat on the left, documents on the right."""
+    """The page: chat on the left, documents on the right (read from the server on every
+    page load and after every change)."""
 
     def answer(message: str, history: list[dict], top_k: float) -> str:
         return service.reply(message, history, int(top_k))
@@ -36,8 +42,13 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
         return service.documents_markdown(), gr.update(choices=service.removable(), value=None)
 
     def upload(files, progress=gr.Progress(track_tqdm=True)):
-        progress(0, desc="checking files")
-        message = service.upload([Path(f) for f in files or []])
+        progress(0, desc="reading the files")
+        paths = [Path(f) for f in files or []]
+        try:
+            message = service.upload(paths)
+        finally:
+            for path in paths:  # the server's temporary copy is never kept nor served again
+                path.unlink(missing_ok=True)
         table, choices = documents_table()
         return message, table, choices, None
 
@@ -57,19 +68,21 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
                 gr.ChatInterface(
                     answer, additional_inputs=[top_k], examples=EXAMPLES, api_name="chat",
                     chatbot=gr.Chatbot(height=560, sanitize_html=True, allow_tags=False,
-                                       label="Chat"),
+                                       latex_delimiters=[], label="Chat"),
                     additional_inputs_accordion="Settings",
                     concurrency_limit=concurrency, fill_height=False,
                 )
             with gr.Column(scale=2):
                 gr.Markdown("### Documents")
-                table = gr.Markdown(service.documents_markdown(), elem_id="documents")
-                files = gr.File(label=f"Add documents ({kinds})", file_count="multiple",
+                table = gr.Markdown(elem_id="documents", latex_delimiters=[])
+                files = gr.File(label=f"Add documents ({kinds}; up to "
+                                f"{MAX_UPLOAD_BYTES // 2**20} MB each)", file_count="multiple",
                                 file_types=list(SUPPORTED_SUFFIXES))
                 add = gr.Button("Index the files", variant="primary")
-                status = gr.Markdown(elem_id="upload-status")
-                choice = gr.Dropdown(service.removable(), label="Uploaded documents", value=None)
+                status = gr.Markdown(elem_id="upload-status", latex_delimiters=[])
+                choice = gr.Dropdown([], label="Uploaded documents", value=None)
                 drop = gr.Button("Remove the selected document")
+        demo.load(documents_table, None, [table, choice], api_name=False)
         add.click(upload, files, [status, table, choice, files], api_name="upload",
                   concurrency_limit=1)
         drop.click(remove, choice, [status, table, choice], api_name="remove",
@@ -77,20 +90,45 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
     return demo
 
 
+def _fresh_temp_folder(settings: Settings) -> Path:
+    """Gradio's folder for incoming files, inside the uploads folder (hidden, never indexed)
+    and emptied at every start: nothing uploaded before stays downloadable."""
+    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or settings.uploads_dir / ".incoming")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def create_app(settings: Settings, service: ChatService):
+    """The FastAPI app serving the page at ``/`` behind :mod:`qa.guard`."""
+    from fastapi import FastAPI
+
+    from .guard import Guard
+
+    demo = build_demo(service, settings.concurrency)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = gr.mount_gradio_app(app, demo, path="/", auth=[settings.auth] if settings.auth else None,
+                              show_error=False, max_file_size=MAX_UPLOAD_BYTES)
+    return Guard(app, demo, max_queue=settings.max_queue)
+
+
 def serve(settings: Settings | None = None) -> None:
     """Load (or build) the index, then serve the chat until interrupted.
 
     Raises:
-        QAError: the documents cannot be indexed (none found, unreadable, a bad setting).
+        QAError: the documents cannot be indexed (unreadable, a bad setting).
     """
+    import uvicorn
+
     settings = settings or Settings.from_env()
     started = time.perf_counter()
+    _fresh_temp_folder(settings)
     service = ChatService.from_settings(settings)
     service.warm_up()  # model and index loaded (or built) before the page is served
     log.info("index ready in %.1f s: %s plus uploads in %s", time.perf_counter() - started,
              settings.docs_dir, settings.uploads_dir)
-    demo = build_demo(service, settings.concurrency)
-    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
+    app = create_app(settings, service)
     log.info("serving the chat on http://%s:%d/", settings.host, settings.port)
-    demo.launch(server_name=settings.host, server_port=settings.port, share=False,
-                auth=[settings.auth] if settings.auth else None, show_error=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -70,21 +70,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def running_app(tmp_path_factory, encoder):
-    """The real chat app in a child process on 127.0.0.1, with private docs/uploads/index."""
+def start_app(base: Path, **env_extra):
+    """The real chat app in a child process on 127.0.0.1 with its own docs (a copy of the seed),
+    uploads and index under ``base``; yields ``{url, base, process}``, stops it after."""
     import subprocess
     import sys
     import time
     import urllib.request
 
-    base = tmp_path_factory.mktemp("app")
     (base / "seeds").mkdir()
     shutil.copy(SEED, base / "seeds" / SEED.name)
     port = _free_port()
     env = dict(os.environ, QA_DOCS=str(base / "seeds"), QA_UPLOADS=str(base / "uploads"),
                QA_INDEX_ROOT=str(base / "index"), GRADIO_SERVER_PORT=str(port),
-               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", **env_extra)
     log = open(base / "app.log", "w")
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
@@ -95,6 +94,8 @@ def running_app(tmp_path_factory, encoder):
             raise RuntimeError((base / "app.log").read_text())
         try:
             urllib.request.urlopen(url, timeout=2)
+            break
+        except urllib.error.HTTPError:  # a page behind a login answers 401: it is up
             break
         except OSError:
             time.sleep(1)
@@ -108,3 +109,9 @@ def running_app(tmp_path_factory, encoder):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory, encoder):
+    """The real chat app, shared by the API and browser tests."""
+    yield from start_app(tmp_path_factory.mktemp("app"))

@@ -17,7 +17,7 @@ def test_answer_sentence_is_marked_and_key_terms_bold():
     md = passage_markdown(p, "第三水厂哪一年开始征地?")
     assert md.startswith("前言。<mark>")
     assert "</mark>后记。" in md
-    assert "**第三水厂**" in md
+    assert "<strong>第三水厂</strong>" in md
 
 
 def test_key_terms_match_across_scripts():
@@ -49,7 +49,7 @@ def test_escape_keeps_text_readable():
 def test_long_passages_collapse():
     text = "开头。" + "这是很长的一段文字。" * 40 + "答案就在这里。" + "后面还有很多内容。" * 20
     md = passage_markdown(passage(text, "答案就在这里。"), "答案在哪里")
-    assert md.startswith("…") and "<mark>**答案**就在这里。</mark>" in md
+    assert md.startswith("…") and "<mark><strong>答案</strong>就在这里。</mark>" in md
     assert "<details><summary>全文</summary>" in md
 
 
@@ -83,3 +83,41 @@ def test_chat_history_in_gradio_formats_reaches_the_retriever():
         {"role": "user", "content": [{"type": "text", "text": "主任是谁?"}]},
     ], 3)
     assert seen["history"] == ["书记是谁?", "主任是谁?"]
+
+
+def test_english_key_terms_keep_their_spaces():
+    text = "The secret ingredient of the harbour soup is smoked fish."
+    md = passage_markdown(passage(text, text), "What is the secret ingredient of the soup?")
+    assert "The <strong>secret</strong> <strong>ingredient</strong> of the harbour " in md
+    assert "**" not in md and "Thesecret" not in md
+
+
+def test_bidi_controls_and_math_are_neutralised():
+    shown = escape("file\u202eexe.txt says \u2066evil\u2069 and $$x^2$$")
+    assert "\u202e" not in shown and "\u2066" not in shown and "\u2069" not in shown
+    assert "evil" in shown and "\\$\\$x^2\\$\\$" in shown
+
+
+def test_a_huge_history_is_capped_before_anything_reads_it():
+    from qa.chat import ChatService
+    from qa.followup import resolve
+    from qa.limits import MAX_HISTORY_TURNS
+
+    seen = {}
+
+    class Recorder:
+        def retrieve(self, question, k, history):
+            seen["history"] = history
+            return []
+
+    service = ChatService.__new__(ChatService)
+    service.retriever = Recorder()
+    turns = []
+    for n in range(200):  # 200 follow-ups of 6,000 characters each: 1.2 MB
+        turns += [{"role": "user", "content": f"她呢{n}" + "那" * 6000},
+                  {"role": "assistant", "content": "x"}]
+    service.reply("她是谁?", turns, 3)
+    assert len(seen["history"]) == MAX_HISTORY_TURNS
+    assert seen["history"][-1].startswith("她呢199") and max(map(len, seen["history"])) <= 1000
+    joined = resolve("她呢?", [f"她{n}呢?" for n in range(200)])
+    assert joined.split() == [f"她{n}呢?" for n in range(192, 200)] + ["她呢?"]
