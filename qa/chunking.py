@@ -30,22 +30,34 @@ Rules, in the order they apply:
 
 ``start``/``end`` are offsets into the document text spanning the passage's source lines; the
 passage ``text`` is those lines joined as described (so it can differ from ``text[start:end]``).
+
+Time and memory are linear in the text's length: lines are read one at a time, joined text is
+built once, and token counts are added up rather than recounted. A text over
+:data:`qa.limits.MAX_TEXT_CHARS` characters, or one that would give more than
+:data:`qa.limits.MAX_PASSAGES_PER_DOCUMENT` passages, is refused.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
+from typing import NamedTuple
 
-SENTENCE_END = "。！？；!?;…"
-CLOSERS = "”’\"」』）)】》"
+from .errors import DocumentError
+from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS
+from .sentences import CJK_RE as _CJK_RE
+from .sentences import (CLOSERS, SENTENCE_END, estimate_tokens, glued, pack_sentences,
+                        split_sentences)
+
+__all__ = ["CLOSERS", "COMMA_LIKE", "Chunk", "HEADLINE_MAX_CHARS", "SENTENCE_END", "chunk_text",
+           "estimate_tokens", "is_byline", "is_caption", "is_headline", "script_of",
+           "split_sentences"]
+
 COMMA_LIKE = "，,、：:（(“‘「『《—-"
 HEADLINE_MAX_CHARS = 40
-_SENTENCE_RE = re.compile(
-    rf"(?:[^{SENTENCE_END}.]|\.(?![.\s{CLOSERS}]|$))*?(?:[{SENTENCE_END}]+[{CLOSERS}]*|\.+[{CLOSERS}]*(?=\s|$)|$)", re.S
-)
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\U00020000-\U0003134f]")
-_MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+_CAPTION_MAX_CHARS = 80
 _CAPTION_RE = re.compile(r"(供图|摄)\s*\d*$|图\s*[/／]|摄影[:：\s]|图片来源")
 _BYLINE_RE = re.compile(r"^[□■◇◆]|^(?:本报)?(?:记者|通讯员|实习生)\s*\S")
 _LEAD_RE = re.compile(r"^(?:本报讯|本报记者|本报[^\s，,]{0,8}电|新华社|中新社|中新网|据.{0,12}报道|[（(【]?记者)")
@@ -64,18 +76,10 @@ class Chunk:
     section: str = ""
 
 
-@dataclass(frozen=True)
-class _Para:
+class _Para(NamedTuple):
     text: str
     start: int
     end: int
-
-
-def estimate_tokens(text: str) -> int:
-    """Rough model-token count: one per CJK character, one per three other non-space chars."""
-    cjk = len(_CJK_RE.findall(text))
-    other = len(text) - cjk - sum(ch.isspace() for ch in text)
-    return cjk + (other + 2) // 3
 
 
 def script_of(text: str) -> str:
@@ -85,64 +89,73 @@ def script_of(text: str) -> str:
     return "cjk" if letters and cjk * 5 >= letters else "latin"
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of the sentences of ``text`` (white space trimmed)."""
-    spans = []
-    for match in _SENTENCE_RE.finditer(text):
-        start, end = match.span()
-        while start < end and text[start] in _STRIP + "\n":
-            start += 1
-        while end > start and text[end - 1] in _STRIP + "\n":
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
+class _Joined:
+    """A paragraph being joined from lines (rules 1 and 4), each line copied once."""
+
+    __slots__ = ("parts", "start", "end", "size", "last", "open_end")
+
+    def __init__(self, para: _Para):
+        self.parts, self.start, self.end = [para.text], para.start, para.end
+        self.size, self.last, self.open_end = len(para.text), para.text[-1], _open_end(para.text)
+
+    def add(self, para: _Para) -> None:
+        if glued(self.last, para.text[0]):
+            self.parts.append(" ")
+            self.size += 1
+        self.parts.append(para.text)
+        self.size, self.end, self.last = self.size + len(para.text), para.end, para.text[-1]
+        self.open_end = _open_end(para.text) or self.open_end
+
+    def text(self) -> str:
+        if len(self.parts) > 1:
+            self.parts = ["".join(self.parts)]
+        return self.parts[0]
+
+    def head(self) -> str:
+        """The first 8 characters (all a heading test reads)."""
+        return self.parts[0][:8] if len(self.parts[0]) >= 8 else "".join(self.parts[:16])[:8]
+
+    def para(self) -> _Para:
+        return _Para(self.text(), self.start, self.end)
 
 
-def _lines(text: str) -> list[_Para | None]:
-    """Stripped lines with offsets; ``None`` marks a blank line."""
-    out, offset = [], 0
-    for raw in text.split("\n"):
-        stripped = raw.strip(_STRIP)
-        if stripped:
-            lead = len(raw) - len(raw.lstrip(_STRIP))
-            out.append(_Para(stripped, offset + lead, offset + lead + len(stripped)))
-        else:
-            out.append(None)
-        offset += len(raw) + 1
-    return out
+def _open_end(text: str) -> str:
+    """The last character before any closing quotes or brackets; ``""`` when there is none."""
+    index = len(text)
+    while index and text[index - 1] in CLOSERS:
+        index -= 1
+    return text[index - 1] if index else ""
 
 
-def _join(left: str, right: str) -> str:
-    if left and right and left[-1].isascii() and left[-1].isalnum() and right[0].isascii() \
-            and right[0].isalnum():
-        return left + " " + right
-    return left + right
+def _ends(open_end: str) -> bool:
+    return open_end in SENTENCE_END or open_end == "."  # "" (only closers) counts, as it did
 
 
-def _paragraphs(text: str) -> list[_Para]:
-    lines = _lines(text)
-    blank_blocks = sum(1 for line in lines if line is None) >= 2
-    paras: list[_Para] = []
-    current: _Para | None = None
-    for line in lines + [None]:
-        if line is not None and blank_blocks and not _MD_HEADING_RE.match(line.text) and \
-                current is not None and not _MD_HEADING_RE.match(current.text):
-            current = _Para(_join(current.text, line.text), current.start, line.end)
-            continue
-        if current is not None:
-            paras.append(current)
-        current = line
-    return paras
+def _heading_level(head: str, size: int) -> int:
+    """Level of a ``#`` heading (``#{1,6}``, white space, text; a closing ``#`` run is cut)
+    from its first 8 characters and its length; 0 when it is not one."""
+    level = len(head) - len(head.lstrip("#"))
+    return level if 1 <= level <= 6 and size >= level + 2 and head[level].isspace() else 0
 
 
-def _ends_sentence(text: str) -> bool:
-    return text.rstrip(CLOSERS)[-1:] in SENTENCE_END or text.rstrip(CLOSERS).endswith(".")
+def _heading_title(text: str, level: int) -> str:
+    """The title of a heading line: white space after the hashes and a closing ``#`` run cut."""
+    first = level
+    while first < len(text) and text[first].isspace():
+        first += 1
+    first = min(first, len(text) - 1)
+    tail = len(text)
+    while tail > 0 and text[tail - 1] == "#":
+        tail -= 1
+    while tail > 0 and text[tail - 1].isspace():
+        tail -= 1
+    return text[first:max(first + 1, tail)]
 
 
 def is_caption(text: str) -> bool:
     """A photo caption (``… 通讯员 供图``) or picture credit."""
-    return len(text) <= 80 and not _ends_sentence(text) and bool(_CAPTION_RE.search(text))
+    return len(text) <= _CAPTION_MAX_CHARS and not _ends(_open_end(text)) and \
+        bool(_CAPTION_RE.search(text))
 
 
 def is_byline(text: str) -> bool:
@@ -162,106 +175,146 @@ def is_headline(text: str) -> bool:
     )
 
 
-def _classify(paras: list[_Para]) -> list[tuple[str, _Para]]:
+def _lines(text: str) -> Iterator[_Para | None]:
+    """Stripped lines with offsets, one at a time; ``None`` marks a blank line."""
+    offset = 0
+    while True:
+        newline = text.find("\n", offset)
+        end = len(text) if newline < 0 else newline
+        raw = text[offset:end]
+        stripped = raw.strip(_STRIP)
+        if stripped:
+            lead = offset + len(raw) - len(raw.lstrip(_STRIP))
+            yield _Para(stripped, lead, lead + len(stripped))
+        else:
+            yield None
+        if newline < 0:
+            return
+        offset = newline + 1
+
+
+def _paragraphs(text: str) -> Iterator[_Para]:
+    blank_blocks = len(list(islice((1 for line in _lines(text) if line is None), 2))) >= 2
+    current: _Para | _Joined | None = None
+    current_heading = False
+    for line in chain(_lines(text), [None]):
+        heading = line is not None and bool(_heading_level(line.text[:8], len(line.text)))
+        if line is not None and blank_blocks and not heading and current is not None and \
+                not current_heading:
+            current = current if isinstance(current, _Joined) else _Joined(current)
+            current.add(line)
+            current_heading = bool(_heading_level(current.head(), current.size))
+            continue
+        if current is not None:
+            yield current if isinstance(current, _Para) else current.para()
+        current, current_heading = line, heading
+
+
+def _kind(text: str | None, size: int, open_end: str | None) -> str:
+    """``skip`` (caption/byline), ``headline``, ``open`` (continues in the next) or ``body``;
+    ``text`` is only read when short, ``open_end`` (else taken from ``text``) when needed."""
+    if size <= _CAPTION_MAX_CHARS:  # longer text is none of the first two
+        if is_caption(text) or is_byline(text):
+            return "skip"
+        if is_headline(text):
+            return "headline"
+    return "body" if _ends(_open_end(text) if open_end is None else open_end) else "open"
+
+
+def _classify(paras: Iterable[_Para]) -> Iterator[tuple[str, _Para]]:
     """Label paragraphs: title, section, skip (caption/byline) or body; joins broken ones."""
-    labelled: list[tuple[str, _Para]] = []
-    pending: _Para | None = None
+    pending: _Joined | None = None
     for para in paras:
-        heading = _MD_HEADING_RE.match(para.text)
-        if pending is not None and not heading:
-            para = _Para(_join(pending.text, para.text), pending.start, para.end)
-            pending = None
-        elif pending is not None:
-            labelled.append(("body", pending))
-            pending = None
-        if heading:
-            kind = "title" if len(heading.group(1)) == 1 else "section"
-            labelled.append((kind, _Para(heading.group(2), para.start, para.end)))
-        elif is_caption(para.text) or is_byline(para.text):
-            labelled.append(("skip", para))
-        elif is_headline(para.text):
-            labelled.append(("headline", para))
-        elif not _ends_sentence(para.text):
-            pending = para
+        level = _heading_level(para.text[:8], len(para.text))
+        if pending is not None and not level:
+            pending.add(para)
+            joined, pending = pending, None
         else:
-            labelled.append(("body", para))
+            if pending is not None:
+                yield "body", pending.para()
+                pending = None
+            joined = None
+        if level:
+            kind = "title" if level == 1 else "section"
+            yield kind, _Para(_heading_title(para.text, level), para.start, para.end)
+            continue
+        if joined is None:
+            kind = _kind(para.text, len(para.text), None)
+        else:
+            kind = _kind(joined.text() if joined.size <= _CAPTION_MAX_CHARS else None,
+                         joined.size, joined.open_end)
+        if kind == "open":
+            pending = joined or _Joined(para)
+        else:
+            yield kind, para if joined is None else joined.para()
     if pending is not None:
-        labelled.append(("body", pending))
-    return _resolve_headlines(labelled)
+        yield "body", pending.para()
 
 
-def _resolve_headlines(labelled: list[tuple[str, _Para]]) -> list[tuple[str, _Para]]:
-    merged: list[tuple[str, _Para]] = []
-    for kind, para in labelled:
-        if kind == "headline" and merged and merged[-1][0] == "headline":
-            prev = merged[-1][1]
-            merged[-1] = ("headline", _Para(prev.text + " " + para.text, prev.start, para.end))
-        else:
-            merged.append((kind, para))
-    resolved, seen_text = [], False
-    for index, (kind, para) in enumerate(merged):
+def _merge_headlines(labelled: Iterable[tuple[str, _Para]]) -> Iterator[tuple[str, _Para]]:
+    """Consecutive headlines as one (kicker + title), joined with spaces."""
+    run: list[_Para] = []
+    for kind, para in chain(labelled, [("", None)]):
         if kind == "headline":
-            following = next((p for k, p in merged[index + 1:] if k == "body"), None)
-            lead = following is not None and _LEAD_RE.match(following.text)
-            kind = "title" if not seen_text or lead else "section"
-        seen_text = seen_text or kind == "body" or kind == "title"
-        resolved.append((kind, para))
-    return resolved
+            run.append(para)
+            continue
+        if run:
+            yield "headline", _Para(" ".join(p.text for p in run), run[0].start, run[-1].end)
+            run = []
+        if para is not None:
+            yield kind, para
 
 
-def _pieces(para: _Para, max_tokens: int) -> list[str]:
-    """The paragraph's text packed into pieces of at most ``max_tokens`` (estimated)."""
-    if estimate_tokens(para.text) <= max_tokens:
-        return [para.text]
-    units: list[str] = []
-    for start, end in split_sentences(para.text):
-        units.extend(_cut_long(para.text[start:end], max_tokens))
-    pieces: list[str] = []
-    for unit in units:
-        if pieces and estimate_tokens(_join(pieces[-1], unit)) <= max_tokens:
-            pieces[-1] = _join(pieces[-1], unit)
-        else:
-            pieces.append(unit)
-    return pieces
+def _resolve_headlines(labelled: Iterable[tuple[str, _Para]]) -> Iterator[tuple[str, _Para]]:
+    """A headline is a title first in the text or before a news lead, else a section."""
+    seen_text, waiting = False, []
+    for kind, para in chain(_merge_headlines(labelled), [("", None)]):
+        waiting.append((kind, para))
+        if waiting[0][0] == "headline" and kind not in ("body", ""):
+            continue  # undecided until the next body paragraph
+        lead = kind == "body" and bool(_LEAD_RE.match(para.text))
+        for kind, para in waiting:
+            if kind == "headline":
+                kind = "title" if not seen_text or lead else "section"
+            seen_text = seen_text or kind in ("body", "title")
+            if para is not None:
+                yield kind, para
+        waiting = []
 
 
-def _cut_long(sentence: str, max_tokens: int) -> list[str]:
-    if estimate_tokens(sentence) <= max_tokens:
-        return [sentence]
-    parts = [p for p in re.split(r"(?<=[，,、：:])", sentence) if p]
-    if len(parts) == 1:
-        return [sentence[i:i + max_tokens] for i in range(0, len(sentence), max_tokens)]
-    out: list[str] = []
-    for part in parts:
-        for piece in _cut_long(part, max_tokens):
-            if out and estimate_tokens(out[-1] + piece) <= max_tokens:
-                out[-1] += piece
-            else:
-                out.append(piece)
-    return out
-
-
-def chunk_text(text: str, default_title: str = "", max_tokens: int = 200) -> list[Chunk]:
+def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
+               source: str = "") -> list[Chunk]:
     """Split a document's text into passages by the rules in this module's docstring.
 
     Args:
         text: the document text.
         default_title: the title of passages before any article title (e.g. the file stem).
         max_tokens: the estimated token budget of one passage (default 200).
+        source: the file name refusals name (default: ``default_title``).
     Returns:
         Passages in document order; empty when the text has no body paragraphs.
     Raises:
         ValueError: ``max_tokens`` is below 8.
+        DocumentError: the text is longer than ``MAX_TEXT_CHARS`` or gives more than
+            ``MAX_PASSAGES_PER_DOCUMENT`` passages; the message names ``source``.
     """
     if max_tokens < 8:
         raise ValueError(f"max_tokens must be at least 8, got {max_tokens}")
+    name = source or default_title or "the document"
+    if len(text) > MAX_TEXT_CHARS:
+        raise DocumentError(f"{name}: {len(text):,} characters of text, over the "
+                            f"{MAX_TEXT_CHARS:,}-character limit; split it into smaller files")
     title, section, chunks = default_title, "", []
-    for kind, para in _classify(_paragraphs(text)):
+    for kind, para in _resolve_headlines(_classify(_paragraphs(text))):
         if kind == "title":
             title, section = para.text, ""
         elif kind in ("section", "headline"):
             section = para.text
         elif kind == "body":
-            for piece in _pieces(para, max_tokens):
+            for piece in pack_sentences(para.text, max_tokens):
+                if len(chunks) == MAX_PASSAGES_PER_DOCUMENT:
+                    raise DocumentError(
+                        f"{name}: more than {MAX_PASSAGES_PER_DOCUMENT:,} passages, over the "
+                        f"limit for one document; split it into smaller files")
                 chunks.append(Chunk(piece, para.start, para.end, title, section))
     return chunks

@@ -5,6 +5,12 @@ else by ``charset_normalizer`` restricted to the encodings users of this project
 (GB18030/GBK, Big5, UTF-16). HTML keeps only visible text. Headings found in Markdown, HTML and
 DOCX are written as Markdown heading lines (``# title``, ``## section``) so that the chunker
 sees one format. Offsets of passages refer to :attr:`Document.text`.
+
+The work one file may cause is bounded by :mod:`qa.limits`: files over ``MAX_FILE_BYTES``, DOCX
+unpacking to more than ``MAX_DECOMPRESSED_BYTES`` (or zip bombs), PDFs over ``MAX_PDF_PAGES``,
+HTML nested deeper than ``MAX_HTML_DEPTH`` and text over ``MAX_TEXT_CHARS`` characters are
+refused with a :class:`~qa.errors.DocumentError` naming the file and the limit. HTML and DOCX
+are read in one pass (:mod:`qa.htmltext`, :mod:`qa.docxtext`).
 """
 
 from __future__ import annotations
@@ -15,10 +21,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .docxtext import docx_text
 from .errors import DocumentError, MissingDependencyError
+from .htmltext import html_to_text
+from .limits import MAX_FILE_BYTES, MAX_PDF_PAGES, MAX_TEXT_CHARS
+
+__all__ = ["SUPPORTED_SUFFIXES", "Document", "decode_bytes", "find_documents", "html_to_text",
+           "parse_bytes", "read_document"]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
-MAX_FILE_BYTES = 50 * 1024 * 1024
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -85,7 +96,16 @@ def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
     return (text, encoding) if not _CONTROL.search(text[:20000]) else None
 
 
+def _too_much_text(name: str, size: int | None = None) -> DocumentError:
+    amount = f"{size:,} characters of text" if size is not None else \
+        f"more than {MAX_TEXT_CHARS:,} characters of text"
+    return DocumentError(f"{name}: {amount}, over the {MAX_TEXT_CHARS:,}-character limit; "
+                         "split it into smaller files")
+
+
 def _check_text(text: str, name: str) -> str:
+    if len(text) > MAX_TEXT_CHARS:
+        raise _too_much_text(name, len(text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 100):
         raise DocumentError(f"{name}: looks like a binary file, not text")
@@ -93,40 +113,6 @@ def _check_text(text: str, name: str) -> str:
     if not text.strip():
         raise DocumentError(f"{name}: the document has no text")
     return text
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML page; ``<title>``/``<h1>`` become ``#`` lines, ``<h2-6>`` ``##``."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for hidden in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        if hidden.name == "head":
-            title = hidden.find("title")
-            if title and title.get_text(strip=True) and not soup.find("h1"):
-                soup.insert(0, _heading(soup, "h1", title.get_text(" ", strip=True)))
-        hidden.decompose()
-    blocks = []
-    for element in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre",
-                                  "blockquote", "figcaption", "div", "section", "article", "body"]):
-        if element.find(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "div",
-                         "blockquote", "section", "article", "figcaption"]):
-            continue  # a container: its children are taken one by one
-        text = " ".join(element.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if element.name in ("h1",):
-            text = "# " + text
-        elif element.name in ("h2", "h3", "h4", "h5", "h6"):
-            text = "## " + text
-        blocks.append(text)
-    return "\n\n".join(blocks)
-
-
-def _heading(soup, name: str, text: str):
-    tag = soup.new_tag(name)
-    tag.string = text
-    return tag
 
 
 def _pdf_text(data: bytes, name: str) -> str:
@@ -139,7 +125,13 @@ def _pdf_text(data: bytes, name: str) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(f"{name}: the PDF is encrypted; save an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        _check_pages(reader, name)
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1]) + 2
+            if size > MAX_TEXT_CHARS:
+                raise _too_much_text(name)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -149,38 +141,27 @@ def _pdf_text(data: bytes, name: str) -> str:
     return "\n\n".join(pages)
 
 
-def _docx_text(data: bytes, name: str) -> str:
+def _check_pages(reader, name: str) -> None:
+    """Refuse more than ``MAX_PDF_PAGES`` pages: by the page tree's own count first (cheap),
+    then by the pages found walking the tree (the count may lie)."""
     try:
-        import docx
-    except ImportError as exc:
-        raise MissingDependencyError("reading DOCX needs python-docx: pip install python-docx") from exc
-    import zipfile
-
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DocumentError(f"{name}: not a valid .docx file ({exc})") from exc
-    except Exception as exc:
-        raise DocumentError(f"{name}: cannot read this .docx ({type(exc).__name__}: {exc})") from exc
-    blocks = []
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
-        if not text:
-            continue
-        style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
-        if style == "title" or style == "heading 1":
-            text = "# " + text
-        elif style.startswith("heading"):
-            text = "## " + text
-        blocks.append(text)
-    return "\n\n".join(blocks)
+        count = int(reader.root_object["/Pages"]["/Count"])
+    except Exception:  # no usable count: walk the tree
+        count = 0
+    if count <= MAX_PDF_PAGES:
+        count = len(reader.pages)
+    if count > MAX_PDF_PAGES:
+        raise DocumentError(f"{name}: {count:,} pages, over the {MAX_PDF_PAGES:,}-page limit; "
+                            "split the PDF")
 
 
 def parse_bytes(data: bytes, name: str) -> Document:
     """Turn a file's bytes into a :class:`Document`, choosing the reader by ``name``'s suffix.
 
     Raises:
-        DocumentError: unsupported suffix, too large, binary, undecodable, broken or empty.
+        DocumentError: unsupported suffix, binary, undecodable, broken, empty, or over a limit
+            of :mod:`qa.limits` (the message names the file and the limit).
+        MissingDependencyError: the PDF or DOCX reader is not installed.
     """
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -197,11 +178,11 @@ def parse_bytes(data: bytes, name: str) -> Document:
     if suffix == ".pdf":
         text, encoding = _pdf_text(data, name), "pdf"
     elif suffix == ".docx":
-        text, encoding = _docx_text(data, name), "docx"
+        text, encoding = docx_text(data, name), "docx"
     else:
         text, encoding = decode_bytes(data, name)
         if suffix in (".html", ".htm"):
-            text = html_to_text(text)
+            text = html_to_text(text, name)
     return Document(source=name, text=_check_text(text, name), encoding=encoding)
 
 

@@ -94,7 +94,8 @@ def files_hash(paths: list[Path]) -> str:
 def document_records(document: Document, name: str, config: IndexConfig) -> list[Record]:
     """The passages of one document as records (ids ``<name>#<n>``)."""
     records = []
-    for number, chunk in enumerate(chunk_text(document.text, Path(name).stem, config.max_tokens)):
+    chunks = chunk_text(document.text, Path(name).stem, config.max_tokens, source=Path(name).name)
+    for number, chunk in enumerate(chunks):
         record = Record(id=f"{name}#{number}", text=chunk.text, source=name, title=chunk.title,
                         section=chunk.section, start=chunk.start, end=chunk.end)
         records.append(_with_hash(record, config))

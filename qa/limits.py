@@ -10,6 +10,7 @@ MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file (also the page's own limit, b
 MAX_FILES_PER_UPLOAD = 10
 MAX_UPLOADED_DOCUMENTS = 200
 MAX_DECOMPRESSED_BYTES = 100 * 2**20  # the unpacked parts of a DOCX (a zip)
+MAX_COMPRESSION_RATIO = 200  # a DOCX part packed tighter is a zip bomb (Word's XML: 5-20:1)
 MAX_PDF_PAGES = 2_000
 MAX_HTML_DEPTH = 512  # nesting of HTML elements (browsers stop at about the same)
 MAX_TEXT_CHARS = 20_000_000  # characters of one document's text

@@ -101,3 +101,33 @@ def test_file_without_title_uses_default_and_empty_text_gives_nothing():
     assert chunk_text("   \n\n  ", "x") == []
     with pytest.raises(ValueError):
         chunk_text("x", "x", max_tokens=2)
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("价格为3.5万元。第二句", ["价格为3.5万元。", "第二句"]),
+    ("the U.S. economy grew. Then", ["the U.S.", "economy grew.", "Then"]),
+    ("他说。」她笑了。", ["他说。」", "她笑了。"]),
+    ("省略……然后！？”好", ["省略……", "然后！？”", "好"]),
+    ("a.b and c.d.\n第二行；\n", ["a.b and c.d.", "第二行；"]),
+    ("", []), ("。", ["。"]), ("...", ["..."]), (" \n\u3000 ", []),
+    # a run of dots before a letter or a closing quote ends nothing and drops the text before
+    # it back to the last sentence end: kept as it was, so existing indexes stay valid
+    ("Done. Wait..what", ["Done.", ".what"]), ('Yes. He said "ok."Then', ["Yes.", '"Then']),
+])
+def test_sentence_spans_of_edge_cases(text, sentences):
+    assert [text[a:b] for a, b in split_sentences(text)] == sentences
+
+
+def test_limits_on_one_document_are_refused_naming_it(monkeypatch):
+    import qa.chunking
+    from qa.errors import DocumentError
+
+    monkeypatch.setattr(qa.chunking, "MAX_PASSAGES_PER_DOCUMENT", 3)
+    assert len(chunk_text("第一句。\n第二句。\n第三句。", "ok")) == 3
+    with pytest.raises(DocumentError, match=r"^notes: more than 3 passages"):
+        chunk_text("第一句。\nSecond one.\n第三句。\n第四句。", "notes")
+    with pytest.raises(DocumentError, match=r"^notes\.md: more than 3 passages, over the limit"):
+        chunk_text("第一句。\nSecond one.\n第三句。\n第四句。", "notes", source="notes.md")
+    monkeypatch.setattr(qa.chunking, "MAX_TEXT_CHARS", 10)
+    with pytest.raises(DocumentError, match=r"^notes: 11 characters of text, over the 10-char"):
+        chunk_text("宁海县第三水厂建成了。", "notes")

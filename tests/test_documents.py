@@ -103,3 +103,38 @@ def test_docx_headings_and_paragraphs(tmp_path):
     path = tmp_path / "w.docx"
     document.save(path)
     assert read_document(path).text == "# 水厂\n\n宁海县第三水厂从2006年开始土地征用工作。"
+
+
+def test_html_title_is_the_heading_when_there_is_no_h1():
+    html = ("<html><head><title> 宁海 水厂\n news </title></head><body><div><p>第一段。</p>"
+            "<p>Second <b>paragraph</b>.</p></div><ul><li>一</li><li>two</li></ul></body></html>")
+    assert parse_bytes(html.encode("utf-8"), "t.html").text == \
+        "# 宁海 水厂 news\n\n第一段。\n\nSecond paragraph .\n\n一\n\ntwo"
+
+
+def test_html_nested_too_deep_is_refused_naming_the_limit():
+    from qa.limits import MAX_HTML_DEPTH
+
+    ok = "<div>" * (MAX_HTML_DEPTH - 1) + "水厂。" + "</div>" * (MAX_HTML_DEPTH - 1)
+    assert parse_bytes(ok.encode("utf-8"), "ok.html").text == "水厂。"
+    deep = "<div>" * (MAX_HTML_DEPTH + 1) + "水厂。"
+    with pytest.raises(DocumentError, match=rf"^deep.html: .* more than {MAX_HTML_DEPTH} deep"):
+        parse_bytes(deep.encode("utf-8"), "deep.html")
+
+
+def test_docx_tables_breaks_and_custom_styles(tmp_path):
+    import docx
+    from docx.enum.text import WD_BREAK
+
+    document = docx.Document()
+    document.add_heading("Water works 水厂", level=0)
+    document.add_heading("Funding", level=2)
+    paragraph = document.add_paragraph("第一行", style="Quote")
+    paragraph.add_run().add_break()
+    paragraph.add_run("second line\tend")
+    paragraph.add_run().add_break(WD_BREAK.PAGE)
+    document.add_table(rows=1, cols=1).cell(0, 0).text = "表格里的字"  # not a body paragraph
+    path = tmp_path / "t.docx"
+    document.save(path)
+    assert read_document(path).text == \
+        "# Water works 水厂\n\n## Funding\n\n第一行\nsecond line\tend"
