@@ -32,11 +32,12 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Re-resolve every version from pyproject.toml's ranges (after changing them, or to upgrade).
+# Resolve pyproject.toml's ranges into the lock: `make lock` keeps the pinned versions that
+# still fit (after adding or changing a dependency), `make lock UPGRADE=1` takes the newest.
 lock:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install $(UV)
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes $(if $(UPGRADE),--upgrade) \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	  --find-links /opt/wheels -c requirements/constraints.txt -o $(LOCK)
 
