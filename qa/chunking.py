@@ -46,7 +46,7 @@ from itertools import chain, islice
 from typing import NamedTuple
 
 from .errors import DocumentError
-from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS
+from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS, MAX_TITLE_CHARS
 from .sentences import CJK_RE as _CJK_RE
 from .sentences import (CLOSERS, SENTENCE_END, estimate_tokens, glued, pack_sentences,
                         split_sentences)
@@ -306,10 +306,10 @@ def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
                             f"{MAX_TEXT_CHARS:,}-character limit; split it into smaller files")
     title, section, chunks = default_title, "", []
     for kind, para in _resolve_headlines(_classify(_paragraphs(text))):
-        if kind == "title":
-            title, section = para.text, ""
+        if kind == "title":  # every passage carries (and embeds) its title and section
+            title, section = para.text[:MAX_TITLE_CHARS], ""
         elif kind in ("section", "headline"):
-            section = para.text
+            section = para.text[:MAX_TITLE_CHARS]
         elif kind == "body":
             for piece in pack_sentences(para.text, max_tokens):
                 if len(chunks) == MAX_PASSAGES_PER_DOCUMENT:

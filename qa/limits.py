@@ -15,6 +15,7 @@ MAX_PDF_PAGES = 2_000
 MAX_HTML_DEPTH = 512  # nesting of HTML elements (browsers stop at about the same)
 MAX_TEXT_CHARS = 20_000_000  # characters of one document's text
 MAX_PASSAGES_PER_DOCUMENT = 50_000
+MAX_TITLE_CHARS = 200  # a title or section heading, carried by each of its passages
 PARSE_SECONDS = 120  # an upload's parsing worker is stopped after this long ...
 PARSE_MEMORY_BYTES = 2 * 2**30  # ... or when its address space grows past this
 MAX_HISTORY_TURNS = 8  # earlier questions a follow-up may be read with

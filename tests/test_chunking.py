@@ -131,3 +131,9 @@ def test_limits_on_one_document_are_refused_naming_it(monkeypatch):
     monkeypatch.setattr(qa.chunking, "MAX_TEXT_CHARS", 10)
     with pytest.raises(DocumentError, match=r"^notes: 11 characters of text, over the 10-char"):
         chunk_text("宁海县第三水厂建成了。", "notes")
+
+
+def test_a_run_of_headlines_makes_no_endless_title():
+    text = "\n\n".join(f"标题行{n}" for n in range(3000)) + "\n\n正文在这里。"
+    [chunk] = chunk_text(text, "doc")
+    assert chunk.text == "正文在这里。" and len(chunk.title) <= 200
