@@ -16,7 +16,9 @@ The model is a logistic regression over three features of a passage (see
 Margins over a fixed background rather than raw cosines make the numbers comparable across
 languages (an English question scores every Chinese text lower) and across corpora (a corpus
 about one topic has no unrelated passages to compare with).
-``retrieve()`` answers "not found" when the best passage's probability is below the threshold.
+``retrieve()`` keeps the passages at or above the threshold (best first by fused score, up to
+k), so it answers "not found" when no passage reaches it; ``bench/calibrate.py`` picks the
+threshold on that rule (each question's most probable passage).
 """
 
 from __future__ import annotations

@@ -34,8 +34,22 @@ def _best(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndar
     if rows is not None:
         return rows[_best(scores[rows], k)]
     k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.argsort(-scores[top], kind="stable")]
+
+
+def answering(evidence: fusion.Evidence, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the ``k`` best passages by fused score among those whose calibrated probability
+    reaches the threshold, best first, and their probabilities: :meth:`Retriever.rank`'s order
+    with the passages below the threshold skipped. Cutting *before* taking the top ``k`` keeps
+    a flood of near-misses ranked just above the answer from pushing it out of the list."""
+    rows = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
+    chances = calibration.probabilities(evidence, rows)
+    keep = chances >= calibration.threshold()  # "not found" when none is kept
+    top = _best(evidence.fused[rows[keep]], k)
+    return rows[keep][top], chances[keep][top]
 
 
 def _one_blas_thread():
@@ -179,7 +193,8 @@ class Retriever:
             return gather(index, arrays, question, vector, self.recipe)
 
     def rank(self, question: Question, k: int = 10, vector: np.ndarray | None = None) -> list[Ranked]:
-        """The ranking shared by :meth:`retrieve` and ``qa eval``: best ``k`` rows, no cut-off."""
+        """The ranking shared by :meth:`retrieve` and ``qa eval``: best ``k`` rows by fused
+        score, no cut-off (``retrieve`` skips the rows below the threshold, :func:`answering`)."""
         index = self.index
         if not index.records:
             return []
@@ -196,8 +211,8 @@ class Retriever:
             history: the user's earlier questions in the same chat, oldest first.
         Returns:
             Up to ``k`` passages, best first, each scored with the calibrated probability that
-            it answers the question; passages below the calibrated threshold are left out, so
-            the list is empty when nothing answers ("not found").
+            it answers the question: the best by fused score among the passages at or above the
+            calibrated threshold, so the list is empty when nothing answers ("not found").
         Raises:
             ValueError: empty question or ``k`` out of range.
         """
@@ -207,14 +222,11 @@ class Retriever:
         if not index.records:
             return []
         evidence = self.evidence(question)
-        top = _best(evidence.fused, k, evidence.rows)
-        chances = calibration.probabilities(evidence, top)
-        keep = chances >= calibration.threshold()  # "not found" when none is kept
         weights = keyword_weights(index, question)
         return [self._passage(index.records[row], float(chance),
                               answer_span(index, arrays, int(row), evidence.sentence_cos,
                                           weights, self.config.unigrams))
-                for row, chance in zip(top[keep], chances[keep])]
+                for row, chance in zip(*answering(evidence, k))]
 
     @staticmethod
     def _passage(record: Record, score: float, answer: tuple[int, int]) -> Passage:
