@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .bilingual import dictionary
-from .config import Settings
+from .config import Settings, default_docs_dir
 from .errors import DocumentError, QAError
 from .library import Library
 from .limits import MAX_HISTORY_TURNS, MAX_UPLOAD_BYTES
@@ -81,9 +81,11 @@ class ChatService:
         indexed in ``<index_root>/chat`` (default settings: from the environment)."""
         settings = settings or Settings.from_env()
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        if settings.docs_dir == default_docs_dir():  # a named folder must exist already
+            settings.docs_dir.mkdir(parents=True, exist_ok=True)
         retriever = Retriever(settings.index_root / "chat",
                               documents=[settings.docs_dir, settings.uploads_dir],
-                              settings=settings)
+                              settings=settings, allow_empty=True)
         return cls(retriever, settings.uploads_dir, settings.log_questions)
 
     def warm_up(self) -> None:

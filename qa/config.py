@@ -57,7 +57,8 @@ def _default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
-def _default_docs_dir() -> Path:
+def default_docs_dir() -> Path:
+    """``seeds/`` in a checkout, else ``documents/`` in the user's data folder."""
     root = checkout_root()
     return root / "seeds" if root else data_root() / "documents"
 
@@ -74,7 +75,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     cache_dir: Path = field(default_factory=_default_cache_dir)
     index_root: Path = field(default_factory=lambda: data_root() / "embeddings")
-    docs_dir: Path = field(default_factory=_default_docs_dir)
+    docs_dir: Path = field(default_factory=default_docs_dir)
     uploads_dir: Path = field(default_factory=lambda: data_root() / "uploads")
     device: str = "cpu"
     passage_backend: str = "auto"

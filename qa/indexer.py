@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import chunk_text, script_of, split_sentences
-from .config import checkout_root
 from . import dense as dense_module
 from .dense import DenseIndex
 from .documents import Document, find_documents, parse_bytes
@@ -68,26 +67,36 @@ def model_settings(encoder) -> dict:
     return model_info(encoder.settings)
 
 
-def source_name(path: Path) -> str:
-    """How a file is named in results: relative to the project checkout or the working
-    folder, else absolute."""
-    path = Path(path).resolve()
-    for base in (checkout_root(), Path.cwd()):
-        if base is None:
-            continue
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            continue
-    return str(path)
+def folder_labels(paths: list[str | Path]) -> dict[Path, str]:
+    """The name each of ``paths`` gives its files in results: the folder's (or file's) own
+    name, with ``-2``, ``-3``… where two would be the same."""
+    labels: dict[Path, str] = {}
+    for path in map(Path, paths):
+        base = path.resolve().name or "documents"
+        label, number = base, 2
+        while label in labels.values():
+            label, number = f"{base}-{number}", number + 1
+        labels[path] = label
+    return labels
 
 
-def files_hash(paths: list[Path]) -> str:
-    """Content hash of a set of files (names and bytes)."""
+def library_files(paths: list[str | Path]) -> list[tuple[Path, str]]:
+    """Every supported file under ``paths`` with its name in results, sorted by name: a
+    folder's files as ``<folder name>/<path inside it>`` (``seeds/a.txt``, ``uploads/b.pdf``),
+    a file given directly by its name. Never absolute, whatever the working folder."""
+    files = []
+    for path, label in folder_labels(paths).items():
+        for found in find_documents([path]):
+            inside = found.relative_to(path).as_posix() if path.is_dir() else ""
+            files.append((found, f"{label}/{inside}" if inside else label))
+    return sorted(files, key=lambda item: item[1])
+
+
+def corpus_hash(paths: list[str | Path]) -> str:
+    """Content hash of the library under ``paths``: every file's name and sha256."""
     digest = hashlib.sha256()
-    for path in sorted(paths, key=source_name):
-        digest.update(source_name(path).encode() + b"\0")
-        digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    for path, name in library_files(paths):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(_read(path)).digest())
     return digest.hexdigest()
 
 
@@ -221,8 +230,7 @@ def build_from_files(paths: list[str | Path], store: IndexStore, encoder,
     known = _previous_documents(store, config)
     known.update(parsed or {})
     records, documents, corpus, read = [], [], hashlib.sha256(), 0
-    for path in sorted(find_documents(list(paths)), key=source_name):
-        name = source_name(path)
+    for path, name in library_files(paths):
         data = _read(path)
         digest = hashlib.sha256(data).digest()
         corpus.update(name.encode() + b"\0" + digest)

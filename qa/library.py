@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DocumentError
-from .indexer import build_from_files, source_name
+from .indexer import folder_labels
 from .limits import MAX_FILES_PER_UPLOAD, MAX_UPLOAD_BYTES, MAX_UPLOADED_DOCUMENTS
 from .parse_worker import parse_files
 
@@ -138,11 +138,16 @@ class Library:
         self._lock = threading.Lock()
 
     def _source(self, stored: str) -> str:
-        return source_name(self.uploads / stored)
+        """The name in results of the upload stored as ``stored`` (``uploads/x.txt``)."""
+        return f"{self._label}/{stored}"
+
+    @property
+    def _label(self) -> str:
+        return folder_labels(self.retriever.documents)[self.uploads]
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents in index order, then uploads not indexed yet."""
-        uploads = source_name(self.uploads) + os.sep
+        uploads = self._label + "/"
         entries = self.journal.read()
         shown = []
         for doc in self.retriever.index.manifest.get("documents", []):
@@ -304,7 +309,4 @@ class Library:
         return target
 
     def _rebuild(self, parsed: dict | None = None) -> None:
-        retriever = self.retriever
-        build_from_files(retriever.documents, retriever.store, retriever.encoder,
-                         retriever.config, progress=True, parsed=parsed, allow_empty=True)
-        retriever.reload()
+        self.retriever.rebuild(parsed)

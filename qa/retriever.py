@@ -11,11 +11,10 @@ import numpy as np
 from . import calibration, fusion
 from .bilingual import dictionary
 from .config import Settings
-from .documents import find_documents
 from .errors import IndexCorruptError, IndexMismatchError
 from .evidence import IndexArrays, answer_span, gather, keyword_weights
 from .followup import resolve
-from .indexer import IndexConfig, build_from_files, files_hash
+from .indexer import IndexConfig, build_from_files, corpus_hash
 from .lexical import query_tokens
 from .passage import Passage, Record
 from .questions import MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question
@@ -75,17 +74,21 @@ class Retriever:
         config: chunking and keyword settings.
         recipe: fusion parameters.
         progress: show a progress bar while embedding.
+        allow_empty: documents without any passage give an empty index (every question: not
+            found) instead of an error (the chat's library may be empty).
     """
 
     def __init__(self, index_dir: str | Path, documents: list[str | Path] | None = None,
                  settings: Settings | None = None, config: IndexConfig = IndexConfig(),
-                 recipe: fusion.Recipe = fusion.Recipe(), progress: bool = True):
+                 recipe: fusion.Recipe = fusion.Recipe(), progress: bool = True,
+                 allow_empty: bool = False):
         self.store = IndexStore(Path(index_dir))
         self.documents = [Path(p) for p in documents] if documents is not None else None
         self.settings = settings or Settings.from_env()
         self.config = config
         self.recipe = recipe
         self.progress = progress
+        self.allow_empty = allow_empty
         self._index: LoadedIndex | None = None
         self._arrays: IndexArrays | None = None
         self._lock = threading.Lock()
@@ -127,8 +130,7 @@ class Retriever:
             reason = "there is no index yet" if loaded is None else self._stale(loaded)
             if reason:
                 log.info("building the index %s: %s", self.store.folder, reason)
-                loaded = build_from_files(self.documents, self.store, self.encoder, self.config,
-                                          progress=self.progress)
+                loaded = self._build()
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
         expected = self.model_info()
@@ -142,6 +144,20 @@ class Retriever:
             )
         return loaded
 
+    def _build(self, parsed: dict | None = None) -> LoadedIndex:
+        return build_from_files(self.documents, self.store, self.encoder, self.config,
+                                progress=self.progress, parsed=parsed,
+                                allow_empty=self.allow_empty)
+
+    def rebuild(self, parsed: dict | None = None) -> LoadedIndex:
+        """Build the index from the documents now (reading only files that changed, or taking
+        them from ``parsed``: see :func:`qa.indexer.build_from_files`) and answer from it.
+        Questions are answered from the previous index until the new one is written."""
+        loaded = self._build(parsed)
+        with self._lock:
+            self._index, self._arrays = loaded, IndexArrays(loaded)
+        return loaded
+
     def _load_or_none(self) -> LoadedIndex | None:
         try:
             return self.store.load()
@@ -152,7 +168,7 @@ class Retriever:
     def _stale(self, loaded: LoadedIndex) -> str | None:
         """Why ``loaded`` no longer matches the documents and settings, or ``None``."""
         manifest = loaded.manifest
-        if manifest.get("corpus_hash") != files_hash(find_documents(self.documents)):
+        if manifest.get("corpus_hash") != corpus_hash(self.documents):
             return "the documents changed"
         if manifest.get("config") != self.config.to_json():
             return "the index settings changed"

@@ -70,16 +70,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(base: Path, **env_extra):
-    """The real chat app in a child process on 127.0.0.1 with its own docs (a copy of the seed),
-    uploads and index under ``base``; yields ``{url, base, process}``, stops it after."""
+def start_app(base: Path, seed: bool = True, **env_extra):
+    """The real chat app in a child process on 127.0.0.1 with its own docs (a copy of the seed,
+    or none), uploads and index under ``base``; yields ``{url, base, process}``, stops it
+    after."""
     import subprocess
     import sys
     import time
     import urllib.request
 
-    (base / "seeds").mkdir()
-    shutil.copy(SEED, base / "seeds" / SEED.name)
+    (base / "seeds").mkdir(exist_ok=True)
+    if seed:
+        shutil.copy(SEED, base / "seeds" / SEED.name)
     port = _free_port()
     env = dict(os.environ, QA_DOCS=str(base / "seeds"), QA_UPLOADS=str(base / "uploads"),
                QA_INDEX_ROOT=str(base / "index"), GRADIO_SERVER_PORT=str(port),

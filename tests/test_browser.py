@@ -104,3 +104,24 @@ def test_unreadable_upload_is_refused_with_reason(page, tmp_path):
     doc.write_bytes(b"%PDF-1.4 this is not a real pdf")
     upload(page, doc, "Refused")
     assert "broken.pdf" not in page.locator("#documents").inner_text()
+
+
+def test_page_state_comes_from_the_server_on_every_load(page, running_app, tmp_path):
+    import gradio_client
+
+    doc = tmp_path / "ferry.md"
+    doc.write_text("# 渡口\n\n石浦渡口每天早上六点发第一班船。\n", encoding="utf-8")
+    other = gradio_client.Client(running_app["url"], verbose=False)  # another user, elsewhere
+    assert "Indexed" in other.predict([gradio_client.handle_file(str(doc))], api_name="/upload")[0]
+    assert "ferry.md" not in page.locator("#documents").inner_text()  # this page loaded before
+    page.reload()
+    page.locator("#documents").filter(has_text="ferry.md").wait_for(timeout=30_000)
+    page.get_by_label("Uploaded documents").click()
+    page.get_by_role("option", name="uploads/ferry.md").wait_for(timeout=10_000)
+    page.keyboard.press("Escape")
+    source = next(s for s in other.predict(api_name="/remove", source="uploads/ferry.md")
+                  if isinstance(s, str))
+    assert "Removed" in source
+    page.reload()
+    page.locator("#documents").filter(has_text="seeds/").wait_for(timeout=30_000)
+    assert "ferry.md" not in page.locator("#documents").inner_text()

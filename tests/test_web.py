@@ -90,3 +90,57 @@ def test_uploads_do_not_linger_in_the_server_temp_folder(running_app, tmp_path):
     status = client.predict([gradio_client.handle_file(str(broken))], api_name="/upload")[0]
     assert "Refused" in status
     assert not [p for p in incoming.rglob("*") if p.is_file() and p.stat().st_size]
+
+
+def test_a_server_killed_mid_upload_finishes_it_at_restart(tmp_path_factory, encoder, tmp_path):
+    import signal
+
+    base = tmp_path_factory.mktemp("crash")
+    runs = start_app(base)
+    app = next(runs)
+    book = tmp_path / "harbour.txt"  # big enough that indexing takes a few seconds
+    book.write_text("石浦港的灯塔建于1921年，由渔民集资修建。\n\n" + "".join(
+        f"第{n}段讲的是渔港第{n}号码头的故事，码头长{n % 90 + 10}米。\n\n" for n in range(3000)),
+        encoding="utf-8")
+    client = gradio_client.Client(app["url"], verbose=False)
+    job = client.submit([gradio_client.handle_file(str(book))], api_name="/upload")
+    journal = base / "uploads" / ".journal.json"
+    deadline = time.time() + 120
+    while '"pending"' not in (journal.read_text() if journal.exists() else ""):
+        assert time.time() < deadline and not job.done(), "the upload never became pending"
+        time.sleep(0.05)
+    app["process"].send_signal(signal.SIGKILL)  # mid-upload: file written, index not yet
+    app["process"].wait()
+    next(runs, None)
+    restarted = start_app(base)
+    again = next(restarted)
+    try:
+        log = (base / "app.log").read_text()
+        assert "harbour.txt: its upload was interrupted by a restart; it is now indexed" in log
+        assert "read 1 of 2 documents" in log  # only the interrupted upload is read again
+        reply = gradio_client.Client(again["url"], verbose=False).predict("石浦港的灯塔是哪一年建的?",
+                                                                          api_name="/chat")
+        assert "1921" in reply and "harbour.txt" in reply
+    finally:
+        next(restarted, None)
+
+
+def test_an_empty_library_starts_says_so_and_can_lose_its_last_document(tmp_path_factory,
+                                                                      encoder, tmp_path):
+    runs = start_app(tmp_path_factory.mktemp("empty"), seed=False)
+    app = next(runs)
+    try:
+        client = gradio_client.Client(app["url"], verbose=False)
+        assert "Not found" in client.predict("Who is the party secretary?", api_name="/chat")
+        note = tmp_path / "well.md"
+        note.write_text("# 古井\n\n村口的古井有三百年历史。\n", encoding="utf-8")
+        status = client.predict([gradio_client.handle_file(str(note))], api_name="/upload")
+        assert "Indexed" in status[0] and "| uploads/well\\.md | 1 |" in status[1], status
+        assert str(app["base"]) not in status[1]  # sources relative to their folder
+        reply = client.predict("古井有多少年历史?", api_name="/chat")
+        assert "三百年" in reply and "`uploads/well.md`" in reply and str(app["base"]) not in reply
+        removed = client.predict(api_name="/remove", source="uploads/well.md")
+        assert "Removed" in removed[0] and "No documents yet" in removed[1], removed
+        assert "没有找到" in client.predict("古井有多少年历史?", api_name="/chat")
+    finally:
+        next(runs, None)
