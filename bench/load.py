@@ -45,7 +45,8 @@ def start_app(workdir: Path) -> tuple[subprocess.Popen, str]:
         shutil.copy(seed, workdir / "seeds" / seed.name)
     env = dict(os.environ, QA_DOCS=str(workdir / "seeds"), QA_UPLOADS=str(workdir / "uploads"),
                QA_INDEX_ROOT=str(workdir / "index"), GRADIO_SERVER_PORT=str(port),
-               GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1")
+               GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
+               QA_QUEUE_SHARE="0")  # all clients share one address here, as behind a proxy
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -172,7 +173,10 @@ def main() -> None:
     stop.set()
     if process:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
     shutil.rmtree(workdir, ignore_errors=True)
     begin, end = uploads.get("start", float("inf")), uploads.get("end", float("inf"))
     result = {
@@ -183,6 +187,7 @@ def main() -> None:
         "during_uploads": summary([s for s in latencies if begin <= s[0] < end]),
         "after_uploads": summary([s for s in latencies if s[0] >= end]),
         "uploads": {k: v for k, v in uploads.items() if k not in ("start", "end")},
+        "upload_window_s": [round(begin - started, 1), round(end - started, 1)],
         "server_peak_rss_mb": round(max(memory) / 2**20) if memory else None,
         "first_errors": [str(e)[:200] for e in errors[:3]],
     }

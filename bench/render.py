@@ -49,7 +49,22 @@ def int8_cosine() -> list[str]:
     return rows
 
 
-TABLES = {"components": components, "int8_cosine": int8_cosine}
+def load() -> list[str]:
+    """Chat latency under load with hostile uploads in the middle (bench/load.py)."""
+    result = _json("load")
+    rows = ["| window | replies | p50 | p95 |", "|---|---|---|---|"]
+    for key, label in (("before_uploads", "before the uploads"),
+                       ("during_uploads", "during the hostile uploads"),
+                       ("after_uploads", "after them")):
+        r = result[key]
+        rows.append(f"| {label} | {r['requests']:,} | {r['p50_ms']:,} ms | {r['p95_ms']:,} ms |")
+    rows.append(f"| all ({result['clients']} clients, {result['seconds']:.0f} s) | "
+                f"{result['requests']:,} ({result['errors']} errors) | {result['p50_ms']:,} ms | "
+                f"{result['p95_ms']:,} ms |")
+    return rows
+
+
+TABLES = {"components": components, "int8_cosine": int8_cosine, "load": load}
 
 
 def render(text: str) -> str:

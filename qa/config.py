@@ -23,6 +23,9 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 | ``GRADIO_SERVER_NAME`` / ``_PORT`` | ``127.0.0.1`` / ``7860`` | where the chat listens         |
 | ``QA_CONCURRENCY``   | ``4``                          | chat replies computed at once            |
 | ``QA_MAX_QUEUE``     | ``256``                        | chat requests waiting at most            |
+| ``QA_QUEUE_SHARE``   | ``max(4, QA_MAX_QUEUE // 8)``  | requests one client (login, else address) |
+|                      |                                | may have waiting; ``0``: no limit (for   |
+|                      |                                | many users behind one proxy address)     |
 | ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
 """
 
@@ -84,6 +87,7 @@ class Settings:
     port: int = 7860
     concurrency: int = 4
     max_queue: int = 256
+    queue_share: int | None = None
     auth: tuple[str, str] | None = None
 
     @classmethod
@@ -99,7 +103,7 @@ class Settings:
         paths = {"QA_CACHE_DIR": "cache_dir", "QA_INDEX_ROOT": "index_root",
                  "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir"}
         numbers = {"GRADIO_SERVER_PORT": "port", "QA_CONCURRENCY": "concurrency",
-                   "QA_MAX_QUEUE": "max_queue"}
+                   "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share"}
         texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
         overrides: dict = {}
         for variable, name in paths.items():

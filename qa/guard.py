@@ -5,8 +5,10 @@
   ``X-Frame-Options: DENY``), ``nosniff``, no referrer.
 - Login attempts: after :data:`LOGIN_FAILURES` failed logins from one address within
   :data:`LOGIN_WINDOW` seconds, further attempts get 429 until the window has passed.
-- The queue: one address may have at most ``max(4, max_queue // 8)`` requests waiting, so a
-  single client cannot fill the queue for everyone (429 beyond that).
+- The queue: one client (its login when there is one, else its address) may have at most
+  ``queue_share`` requests waiting, so a single client cannot fill the queue for everyone (429
+  beyond that; ``QA_QUEUE_SHARE``, by default an eighth of the queue; 0: no limit, for many
+  users behind one proxy address).
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ HEADERS = [
 class Guard:
     """ASGI app wrapping ``app`` (the FastAPI app with the Gradio ``demo`` mounted)."""
 
-    def __init__(self, app, demo, max_queue: int):
+    def __init__(self, app, demo, queue_share: int):
         self.app, self.demo = app, demo
-        self.queue_share = max(4, max_queue // 8)
+        self.queue_share = queue_share
         self._failures: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -48,8 +50,8 @@ class Guard:
         path, method = scope.get("path", ""), scope.get("method", "")
         if method == "POST" and path.endswith("/login") and self._locked_out(host):
             return await _refuse(send, f"too many failed logins; wait {LOGIN_WINDOW:.0f} s")
-        if method == "POST" and path.endswith("/queue/join") and \
-                self._waiting(host) >= self.queue_share:
+        if method == "POST" and path.endswith("/queue/join") and self.queue_share and \
+                self._waiting(scope, host) >= self.queue_share:
             return await _refuse(send, f"at most {self.queue_share} requests may wait per "
                                        "client; wait for your answers")
         status = {}
@@ -76,14 +78,36 @@ class Guard:
             self._failures[host].append(time.monotonic())
         log.warning("failed login from %s", host)
 
-    def _waiting(self, host: str) -> int:
-        """Requests of ``host`` waiting in Gradio's queue (not yet running)."""
+    def _login(self, scope) -> str | None:
+        """The user whose Gradio login cookie this request carries, if any."""
+        from http.cookies import SimpleCookie
+
+        app = getattr(self.demo, "app", None)
+        tokens, cookie_id = getattr(app, "tokens", None), getattr(app, "cookie_id", None)
+        if not tokens:
+            return None
+        jar = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                jar.load(value.decode("latin-1"))
+        for key in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+            if key in jar and jar[key].value in tokens:
+                return tokens[jar[key].value]
+        return None
+
+    def _waiting(self, scope, host: str) -> int:
+        """Requests of this client waiting in Gradio's queue (not yet running): those of its
+        login when it has one, else those of its address."""
+        user = self._login(scope)
         queue = getattr(self.demo, "_queue", None)
         waiting = 0
         for events in getattr(queue, "event_queue_per_concurrency_id", {}).values():
             for event in list(events.queue):
-                client = getattr(getattr(event, "request", None), "client", None)
-                waiting += bool(client and client.host == host)
+                if user is not None:
+                    waiting += getattr(event, "username", None) == user
+                else:
+                    client = getattr(getattr(event, "request", None), "client", None)
+                    waiting += bool(client and client.host == host)
         return waiting
 
 

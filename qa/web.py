@@ -111,7 +111,8 @@ def create_app(settings: Settings, service: ChatService):
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app = gr.mount_gradio_app(app, demo, path="/", auth=[settings.auth] if settings.auth else None,
                               show_error=False, max_file_size=MAX_UPLOAD_BYTES)
-    return Guard(app, demo, max_queue=settings.max_queue)
+    share = settings.queue_share
+    return Guard(app, demo, max(4, settings.max_queue // 8) if share is None else share)
 
 
 def serve(settings: Settings | None = None) -> None:
@@ -131,4 +132,5 @@ def serve(settings: Settings | None = None) -> None:
              settings.docs_dir, settings.uploads_dir)
     app = create_app(settings, service)
     log.info("serving the chat on http://%s:%d/", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=5)  # open event streams do not hold a stop
