@@ -31,6 +31,7 @@ import numpy as np
 
 FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script", "translated"]
 _FILE = Path(__file__).with_name("calibration.json")
+_BACKGROUND = Path(__file__).with_name("background.json")
 
 
 def features_of(evidence, rows: np.ndarray) -> np.ndarray:
@@ -56,3 +57,19 @@ def probabilities(evidence, rows: np.ndarray) -> np.ndarray:
 
 def threshold() -> float:
     return float(load()["threshold"])
+
+
+@functools.lru_cache(maxsize=1)
+def _background() -> dict:
+    return json.loads(_BACKGROUND.read_text(encoding="utf-8"))
+
+
+def background_texts() -> list[str]:
+    """The reference sentences relevance is measured against (CJK ones, then Latin ones)."""
+    return _background()["cjk"] + _background()["latin"]
+
+
+def background_scripts() -> np.ndarray:
+    """Script code (0 CJK, 1 Latin) of each :func:`background_texts` entry."""
+    counts = (len(_background()["cjk"]), len(_background()["latin"]))
+    return np.array([0] * counts[0] + [1] * counts[1], dtype=np.int8)

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import fusion
 from .chunking import script_of
-from .indexer import background_scripts
+from .calibration import background_scripts
 from .lexical import tokenize
 from .questions import Question
 from .store import SCRIPT_CODES as SCRIPTS

@@ -7,9 +7,7 @@ Builds of one folder are serialised by a file lock.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import background_texts
 from .chunking import chunk_text, script_of, split_sentences
 from . import dense as dense_module
 from .dense import DenseIndex
@@ -115,22 +114,6 @@ def _with_hash(record: Record, config: IndexConfig) -> Record:
     dense = config.dense_text(record.embed_text(config.titles))
     return Record(**dict(record.to_json(), hash=content_hash(dense),
                          script=script_of(record.text)))
-
-
-@functools.lru_cache(maxsize=1)
-def _background() -> dict:
-    return json.loads(Path(__file__).with_name("background.json").read_text(encoding="utf-8"))
-
-
-def background_texts() -> list[str]:
-    """The reference sentences relevance is measured against (CJK ones, then Latin ones)."""
-    return _background()["cjk"] + _background()["latin"]
-
-
-def background_scripts() -> np.ndarray:
-    """Script code (0 CJK, 1 Latin) of each :func:`background_texts` entry."""
-    counts = (len(_background()["cjk"]), len(_background()["latin"]))
-    return np.array([0] * counts[0] + [1] * counts[1], dtype=np.int8)
 
 
 def sentence_spans(records: list[Record]) -> np.ndarray:
