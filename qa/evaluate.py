@@ -10,36 +10,19 @@ cut-off.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from .config import DEFAULT_MODEL, Settings
 from .errors import QAError
-from .indexer import IndexConfig, write_index
-from .passage import Record
+from .indexer import IndexConfig
 from .retriever import Retriever
-from .store import IndexStore
+from .sources import PassageFile, read_jsonl
+
+__all__ = ["corpus_retriever", "evaluate", "judged", "read_jsonl", "read_qrels", "run_eval"]
 
 KS = (1, 3, 5, 10)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSON-lines file.
-
-    Raises:
-        QAError: a line is not JSON.
-    """
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as exc:
-                    raise QAError(f"{path}:{number}: not JSON ({exc})") from exc
-    return rows
 
 
 def read_qrels(path: Path) -> dict[str, set[str]]:
@@ -56,26 +39,14 @@ def read_qrels(path: Path) -> dict[str, set[str]]:
 
 def corpus_retriever(corpus: Path, settings: Settings, titles: bool = False,
                      progress: bool = True, config: IndexConfig | None = None) -> Retriever:
-    """A retriever over ``corpus`` (built, or reused by content hash)."""
-    config = replace(config or IndexConfig(), titles=titles)
+    """A retriever over the passages of ``corpus``, built when missing or stale."""
+    config = replace(config or IndexConfig(exact=settings.exact), titles=titles)
     digest = hashlib.sha256(Path(corpus).read_bytes()).hexdigest()
     backend = "-fp32" if settings.model == DEFAULT_MODEL and not settings.int8_passages else ""
     folder = settings.index_root / f"eval-{Path(corpus).resolve().parent.name}-{digest[:12]}{backend}"
-    retriever = Retriever(folder, settings=settings, config=config, progress=progress)
-    store = IndexStore(folder)
-    try:
-        loaded = store.load()
-    except QAError:
-        loaded = None
-    manifest = loaded.manifest if loaded is not None else None
-    fresh = manifest is not None and manifest.get("corpus_hash") == digest and \
-        manifest.get("config") == config.to_json() and \
-        manifest.get("model") == retriever.model_info()
-    if not fresh:
-        records = [Record(id=str(row["id"]), text=row["text"], source=Path(corpus).name,
-                          title=row.get("title", "") if titles else "")
-                   for row in read_jsonl(corpus)]
-        write_index(store, records, retriever.encoder, config, digest, progress=progress)
+    retriever = Retriever(folder, source=PassageFile(corpus), settings=settings, config=config,
+                          progress=progress)
+    retriever.index
     return retriever
 
 

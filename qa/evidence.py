@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import fusion
-from .chunking import script_of
 from .calibration import background_scripts
-from .lexical import tokenize
+from .lexical import idf, tokenize
 from .questions import Question
-from .store import SCRIPT_CODES as SCRIPTS
 from .store import LoadedIndex
+from .text import SCRIPT_CODES, script_of
 
 ANSWER_KEYWORD_WEIGHT = 0.2
 CANDIDATES = 200
@@ -63,12 +62,13 @@ class IndexArrays:
     def other_scripts(self, text: str) -> bool:
         """Whether some passage is in another script than ``text`` (only then can translated
         keywords count, :mod:`qa.fusion` step 4)."""
-        return bool(self.scripts_present - {SCRIPTS[script_of(text)]})
+        return bool(self.scripts_present - {SCRIPT_CODES[script_of(text)]})
 
     def baseline(self, vector: np.ndarray) -> np.ndarray:
         """Per passage: the question's mean cosine to background text in the passage's script."""
         cosines = self.background @ vector
-        means = np.array([cosines[self.background_groups == g].mean() for g in (0, 1)])
+        means = np.array([cosines[self.background_groups == g].mean()
+                          for g in range(len(SCRIPT_CODES))])
         return means[self.groups]
 
     def sentence_max(self, sentence_scores: np.ndarray, passage_scores: np.ndarray,
@@ -88,7 +88,7 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     """Every passage's dense and keyword evidence and fused score for ``question`` (passages
     that are not candidates get a fused score of -inf; see :class:`IndexArrays`)."""
     tokens = list(question.tokens)
-    question_group = SCRIPTS[script_of(question.text)]
+    question_group = SCRIPT_CODES[script_of(question.text)]
     bm25 = index.keyword.scores(tokens)
     bound = index.keyword.upper_bound(tokens)
     translated = index.keyword.term_scores(question.terms) if question.terms else None
@@ -97,9 +97,9 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
-        return fusion.gather(passage_cos, sentence_best, sentence_cos, bm25, bound,
-                             arrays.groups, baseline, question_group, recipe,
-                             translated=translated)
+        return fusion.combine(passage_cos, sentence_best, sentence_cos, bm25, bound,
+                              arrays.groups, baseline, question_group, recipe,
+                              translated=translated)
     return _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
                               question_group, recipe)
 
@@ -131,9 +131,9 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
     candidate_translated = None
     if translated is not None:
         candidate_translated = (translated[0][everything], translated[1])
-    part = fusion.gather(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
-                         arrays.groups[everything], baseline[everything], question_group,
-                         recipe, reference, candidate_translated)
+    part = fusion.combine(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
+                          arrays.groups[everything], baseline[everything], question_group,
+                          recipe, reference, candidate_translated)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
     fused = np.full(n, -np.inf, dtype=np.float32)
@@ -149,10 +149,9 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
 
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
-    """The idf of each of the question's keywords in this index."""
+    """The idf (:func:`qa.lexical.idf`) of each of the question's keywords in this index."""
     frequencies = index.keyword.document_frequency(list(question.tokens))
-    n = max(len(index.records), 1)
-    return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in frequencies.items()}
+    return {t: idf(df, len(index.records)) for t, df in frequencies.items()}
 
 
 def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,

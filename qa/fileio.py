@@ -1,8 +1,9 @@
-"""Folders published whole and work done once across processes.
+"""Files and folders published whole, and work done once across processes.
 
-:func:`publish_dir` makes a completely written folder live in one rename, so a reader (or a
-crash) never sees half of it; :func:`exclusive` holds a file lock around work that two
-processes starting together must not both do (converting the model, exporting it).
+:func:`publish_file` and :func:`publish_dir` make completely written (and synced) content live
+in one rename, so a reader (or a crash) never sees half of it; :func:`exclusive` holds a file
+lock around work that two processes starting together must not both do (converting the
+model, exporting it).
 """
 
 from __future__ import annotations
@@ -11,11 +12,29 @@ import logging
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+def publish_file(target: Path, data: bytes | str, prefix: str = ".tmp-") -> Path:
+    """Write ``data`` to ``target`` through a synced temporary sibling (named ``prefix…``)
+    and one rename: ``target`` holds the old content or the new, never part of it."""
+    target = Path(target)
+    handle, temporary = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def publish_dir(staging: Path, target: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from .limits import MAX_HISTORY_TURNS
+from .text import MAIN_HAN
 
 _PRONOUN_START = re.compile(
     r"^\s*(?:她们|他们|它们|她|他|它|其|该|此|这|那|这些|那些|这里|那里|上述|前者|后者)"
@@ -26,6 +27,7 @@ _PRONOUN_START = re.compile(
 _ELLIPSIS_START = re.compile(r"^\s*(?:那么|还有|另外|那|而)")
 _PRONOUN_ANY = re.compile(
     r"\b(?:he|she|it|they|him|her|them|his|its|their)\b|她|他|它", re.IGNORECASE)
+_HAN = re.compile(f"[{MAIN_HAN}]")
 _QUESTION_WORDS = re.compile(
     r"什么|哪[一个些里年天位届]*|谁|多少|几|怎么|怎样|为什么|如何|是否|吗|呢|啊|的|是|了|在|有"
     r"|\b(?:what|which|who|whom|when|where|why|how|is|are|was|were|do|does|did|the|a|an|of)\b"
@@ -33,9 +35,10 @@ _QUESTION_WORDS = re.compile(
 
 
 def content_size(question: str) -> int:
-    """CJK characters plus Latin words left once question words and punctuation are removed."""
+    """Chinese characters (:data:`qa.text.MAIN_HAN`) plus twice the Latin words left once
+    question words and punctuation are removed."""
     rest = _QUESTION_WORDS.sub(" ", question)
-    cjk = len(re.findall(r"[\u3400-\u9fff]", rest))
+    cjk = len(_HAN.findall(rest))
     words = len(re.findall(r"[A-Za-z0-9]+", rest))
     return cjk + 2 * words
 

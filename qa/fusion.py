@@ -111,14 +111,26 @@ class Evidence:
     rows: np.ndarray | None = None  # the scored passages (sorted) when not all are
 
 
-def gather(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np.ndarray,
-           bm25: np.ndarray, bound: float, groups: np.ndarray, baseline: np.ndarray,
-           question_group: int, recipe: Recipe = Recipe(),
-           reference: np.ndarray | None = None,
-           translated: tuple[np.ndarray, float] | None = None) -> Evidence:
-    """Evidence with fused scores (see the module docstring for the formula); z-scores are
-    taken against the ``reference`` positions (default: all passages). ``translated``: the
-    translated keywords' BM25 per passage and its reachable bound (:mod:`qa.bilingual`)."""
+def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np.ndarray,
+            bm25: np.ndarray, bound: float, groups: np.ndarray, baseline: np.ndarray,
+            question_group: int, recipe: Recipe = Recipe(),
+            reference: np.ndarray | None = None,
+            translated: tuple[np.ndarray, float] | None = None) -> Evidence:
+    """One question's dense and keyword scores combined into fused scores (the formula in the
+    module docstring). :func:`qa.evidence.gather` collects the inputs from an index.
+
+    Args:
+        passage_cos, sentence_best, bm25, baseline: per passage; ``sentence_cos`` per sentence.
+        bound: the question's reachable BM25 (:meth:`qa.lexical.KeywordIndex.upper_bound`).
+        groups: each passage's script code (:data:`qa.text.SCRIPT_CODES`); ``question_group``
+            the question's.
+        recipe: the fusion parameters.
+        reference: the positions z-scores are taken against (default: all passages).
+        translated: the translated keywords' BM25 per passage and its reachable bound
+            (:mod:`qa.bilingual`), or ``None``.
+    Returns:
+        The :class:`Evidence` (``rows`` left ``None``).
+    """
     cross = groups != question_group
     weight = np.where(cross, recipe.passage_weight if recipe.cross_passage_weight is None
                       else recipe.cross_passage_weight, recipe.passage_weight)

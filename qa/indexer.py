@@ -1,13 +1,13 @@
-"""Building an index: documents -> passages -> vectors and keywords -> an index folder.
+"""Building an index: passages -> vectors and keywords -> an index folder.
 
-Passages whose embedded text is unchanged keep their vectors from the previous version of the
-same folder (matched by content hash), so re-indexing after an edit embeds only what changed.
-Builds of one folder are serialised by a file lock.
+:func:`build` is the one way an index is built, from a source (:mod:`qa.sources`: files and
+folders, or a file of passages). Passages whose embedded text is unchanged keep their vectors
+from the previous version of the same folder (matched by content hash), so re-indexing after
+an edit embeds only what changed. Builds of one folder are serialised by a file lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import background_texts
-from .chunking import chunk_text, script_of, split_sentences
+from .chunking import chunk_text, split_sentences
 from . import dense as dense_module
 from .dense import DenseIndex
-from .documents import Document, find_documents, parse_bytes
-from .errors import DocumentError, QAError
-from .limits import MAX_FILE_BYTES
-from .lexical import TOKENIZER_VERSION, KeywordIndex, to_simplified, tokenize
+from .documents import Document
+from .errors import QAError
+from .lexical import TOKENIZER_VERSION, KeywordIndex, tokenize
 from .passage import Record, content_hash
 from .store import IndexStore, LoadedIndex
+from .text import script_of, to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ class IndexConfig:
             inverted file): half the memory. ``None`` (default): from
             :data:`qa.dense.IVF_MIN_VECTORS` passages on, where it measured no recall cost
             and kept 1M passages' vectors in this machine's page cache
-            (``qa build --compact`` forces it).
+            (``qa build --compact`` forces it). Only storage: an index is never rebuilt
+            because of it.
+        exact: a flat (exact) dense index at any size (``QA_EXACT=1``).
     """
 
     max_tokens: int = 200
@@ -50,6 +52,7 @@ class IndexConfig:
     unigrams: bool = False
     simplify: bool = True
     compact: bool | None = None
+    exact: bool = False
 
     def dense_text(self, text: str) -> str:
         """What the model embeds for ``text``."""
@@ -58,45 +61,13 @@ class IndexConfig:
     def to_json(self) -> dict:
         return dict(asdict(self), tokenizer_version=TOKENIZER_VERSION)
 
-
-def model_settings(encoder) -> dict:
-    """The manifest's description of a loaded model (see :func:`qa.encoder.model_info`)."""
-    from .encoder import model_info
-
-    return model_info(encoder.settings)
-
-
-def folder_labels(paths: list[str | Path]) -> dict[Path, str]:
-    """The name each of ``paths`` gives its files in results: the folder's (or file's) own
-    name, with ``-2``, ``-3``… where two would be the same."""
-    labels: dict[Path, str] = {}
-    for path in map(Path, paths):
-        base = path.resolve().name or "documents"
-        label, number = base, 2
-        while label in labels.values():
-            label, number = f"{base}-{number}", number + 1
-        labels[path] = label
-    return labels
-
-
-def library_files(paths: list[str | Path]) -> list[tuple[Path, str]]:
-    """Every supported file under ``paths`` with its name in results, sorted by name: a
-    folder's files as ``<folder name>/<path inside it>`` (``seeds/a.txt``, ``uploads/b.pdf``),
-    a file given directly by its name. Never absolute, whatever the working folder."""
-    files = []
-    for path, label in folder_labels(paths).items():
-        for found in find_documents([path]):
-            inside = found.relative_to(path).as_posix() if path.is_dir() else ""
-            files.append((found, f"{label}/{inside}" if inside else label))
-    return sorted(files, key=lambda item: item[1])
-
-
-def corpus_hash(paths: list[str | Path]) -> str:
-    """Content hash of the library under ``paths``: every file's name and sha256."""
-    digest = hashlib.sha256()
-    for path, name in library_files(paths):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(_read(path)).digest())
-    return digest.hexdigest()
+    def shapes(self, recorded: dict | None) -> bool:
+        """Whether an index recorded with config ``recorded`` has this config's contents:
+        every field but ``compact`` (storage only) is equal (indexes written before ``exact``
+        existed count as not exact)."""
+        def shape(config: dict) -> dict:
+            return {k: v for k, v in dict({"exact": False}, **config).items() if k != "compact"}
+        return recorded is not None and shape(recorded) == shape(self.to_json())
 
 
 def document_records(document: Document, name: str, config: IndexConfig) -> list[Record]:
@@ -165,7 +136,9 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     started = time.perf_counter()
     store.folder.mkdir(parents=True, exist_ok=True)
     records = [r if r.hash else _with_hash(r, config) for r in records]
-    settings = {"model": model_settings(encoder), "config": config.to_json()}
+    from .encoder import model_info
+
+    settings = {"model": model_info(encoder.settings), "config": config.to_json()}
     with FileLock(str(store.lock_path)):
         known = _previous_vectors(store, settings)
         spans = sentence_spans(records)
@@ -179,7 +152,7 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
         if compact is None:
             compact = n >= dense_module.IVF_MIN_VECTORS
         dense = DenseIndex.build(vectors[:n], encoder.dimension, compact=compact,
-                                 progress=progress)
+                                 progress=progress, exact=config.exact)
         sentences = vectors[n:n + m].astype(np.float16 if compact else np.float32)
         keyword = KeywordIndex.build([tokenize(r.embed_text(config.titles), config.unigrams)
                                       for r in records], progress=progress and n > 10_000)
@@ -195,75 +168,24 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     return loaded
 
 
-def build_from_files(paths: list[str | Path], store: IndexStore, encoder,
-                     config: IndexConfig = IndexConfig(), progress: bool = True,
-                     parsed: dict | None = None, allow_empty: bool = False) -> LoadedIndex:
-    """Index every supported file under ``paths``, reading only what changed: a file whose
-    name and sha256 are those of a document in the live version keeps its passages (and their
-    vectors), and ``parsed`` supplies files already read elsewhere (:mod:`qa.parse_worker`).
+def build(source, store: IndexStore, encoder, config: IndexConfig = IndexConfig(),
+          progress: bool = True, parsed: dict | None = None,
+          allow_empty: bool = False) -> LoadedIndex:
+    """The one way an index is built: the passages of ``source`` (a
+    :class:`~qa.sources.FileSource` or :class:`~qa.sources.PassageFile`) embedded, reusing
+    every unchanged vector, indexed and written atomically into ``store``.
 
     Args:
-        parsed: ``{source name: Parsed}`` for files read in a worker; used when the sha256
-            matches the file on disk.
-        allow_empty: write an empty index when there are no passages (the chat's library).
+        parsed: files already read elsewhere (:mod:`qa.parse_worker`), by name.
+        allow_empty: write an empty index when there are no passages.
     Raises:
         DocumentError: a file cannot be read (nothing is written then).
         QAError: no passages at all, unless ``allow_empty``.
     """
-    known = _previous_documents(store, config)
-    known.update(parsed or {})
-    records, documents, corpus, read = [], [], hashlib.sha256(), 0
-    for path, name in library_files(paths):
-        data = _read(path)
-        digest = hashlib.sha256(data).digest()
-        corpus.update(name.encode() + b"\0" + digest)
-        previous = known.get(name)
-        if previous is not None and previous.sha256 == digest.hex():
-            doc_records, encoding = list(previous.records), previous.encoding
-        else:
-            document = parse_bytes(data, str(path))
-            doc_records, encoding = document_records(document, name, config), document.encoding
-            read += 1
-        records.extend(doc_records)
-        documents.append({"source": name, "encoding": encoding, "passages": len(doc_records),
-                          "sha256": digest.hex()})
+    records, extra, corpus = source.read(store, config, parsed)
     if not records and not allow_empty:
-        raise QAError(f"no passages found in {', '.join(map(str, paths))}")
-    log.info("read %d of %d documents (the others are unchanged since the last build)", read,
-             len(documents))
-    extra = {"documents": documents, "sources": [str(Path(p).resolve()) for p in paths]}
-    return write_index(store, records, encoder, config, corpus.hexdigest(), extra, progress)
-
-
-def _read(path: Path) -> bytes:
-    """The bytes of a document file, refused over :data:`~qa.limits.MAX_FILE_BYTES`."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{path}: {size / 1e6:.0f} MB is over the "
-                                f"{MAX_FILE_BYTES // 2**20} MB limit")
-        return path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-
-
-def _previous_documents(store: IndexStore, config: IndexConfig) -> dict:
-    """``{source name: Parsed}`` of the live version's documents when it was built with
-    ``config`` and its passages file is intact; ``{}`` otherwise."""
-    from .parse_worker import Parsed
-
-    manifest = store.read_manifest_raw()
-    documents = manifest.get("documents") or []
-    if manifest.get("config") != config.to_json() or not all("sha256" in d for d in documents):
-        return {}
-    records = store.intact_records()
-    if records is None:
-        return {}
-    by_source: dict[str, list[Record]] = {}
-    for record in records:
-        by_source.setdefault(record.source, []).append(record)
-    return {d["source"]: Parsed(d["sha256"], d["encoding"], tuple(by_source.get(d["source"], ())))
-            for d in documents if len(by_source.get(d["source"], ())) == d["passages"]}
+        raise QAError(f"no passages found in {source}")
+    return write_index(store, records, encoder, config, corpus, extra, progress)
 
 
 def _library_versions() -> dict:

@@ -1,27 +1,26 @@
 """Keyword retrieval that works for Chinese: a tokenizer plus BM25 scored by ``bm25s``.
 
-Tokens (:func:`tokenize`): the text is NFKC-normalised, lower-cased and mapped from
-Traditional to Simplified Chinese (OpenCC ``t2s``), so both scripts match each other. Runs of
-CJK characters give their character bigrams (and single characters when ``unigrams``); Latin
-words and numbers are kept whole (``3.5`` stays one token), English stop words are dropped.
-Questions also lose their interrogatives (:func:`query_tokens`).
-The index is saved by ``bm25s`` as ``.npy`` + JSON, never pickle.
+Tokens (:func:`tokenize`): the text is folded by :func:`qa.text.normalize` (NFKC, lower case,
+Traditional -> Simplified Chinese), so both scripts match each other. Runs of Han ideographs
+(:data:`qa.text.IDEOGRAPHS`) give their character bigrams (and single characters when
+``unigrams``); Latin words and numbers are kept whole (``3.5`` stays one token), English stop
+words are dropped. Questions also lose their interrogatives (:func:`query_tokens`).
+BM25's idf is :func:`idf`. The index is saved by ``bm25s`` as ``.npy`` + JSON, never pickle.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IndexCorruptError, MissingDependencyError
+from .text import IDEOGRAPHS, normalize
 
 TOKENIZER_VERSION = 1
 _TOKEN_RE = re.compile(
-    r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+)"
+    rf"(?P<cjk>[{IDEOGRAPHS}]+)"
     r"|(?P<num>\d+(?:[.,]\d+)*)"
     r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)?)"
 )
@@ -33,31 +32,6 @@ EN_STOP_WORDS = frozenset(
 
 
 QUESTION_WORDS = re.compile(r"[什么哪谁几怎吗呢啥]|多少|为何|如何|是否")
-
-
-@functools.lru_cache(maxsize=1)
-def _t2s():
-    try:
-        import opencc
-    except ImportError as exc:
-        raise MissingDependencyError("OpenCC is missing: pip install opencc") from exc
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional Chinese characters mapped to Simplified (OpenCC ``t2s``); other text kept."""
-    return _t2s().convert(text)
-
-
-def normalize_char(ch: str) -> str:
-    """One character folded like :func:`normalize`, kept to one character (for highlighting)."""
-    folded = normalize(ch)
-    return folded if len(folded) == 1 else ch.lower()
-
-
-def normalize(text: str) -> str:
-    """NFKC, lower case, Traditional -> Simplified Chinese."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
 
 
 def tokenize(text: str, unigrams: bool = False) -> list[str]:
@@ -81,6 +55,19 @@ def query_tokens(text: str, unigrams: bool = False) -> list[str]:
     each token once."""
     tokens = (t for t in tokenize(text, unigrams) if not QUESTION_WORDS.search(t))
     return list(dict.fromkeys(tokens))
+
+
+def idf(document_frequency: int, size: int) -> float:
+    """BM25's idf (the form ``bm25s`` scores with): ``log(1 + (N - df + 0.5) / (df + 0.5))``.
+
+    Args:
+        document_frequency: how many passages hold the token (0: unknown, the highest idf).
+        size: the number of passages ``N``; an empty index counts as one passage.
+    Returns:
+        The idf, positive (a token in every passage still has ``log(1 + 0.5 / (N + 0.5))``).
+    """
+    n = max(size, 1)
+    return float(np.log(1 + (n - document_frequency + 0.5) / (document_frequency + 0.5)))
 
 
 class KeywordIndex:
@@ -150,15 +137,14 @@ class KeywordIndex:
         return total, bound
 
     def upper_bound(self, tokens: list[str]) -> float:
-        """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf``, unknown tokens
-        counted at the idf of a term no passage contains."""
+        """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf`` (:func:`idf`),
+        unknown tokens counted at the idf of a term no passage contains."""
         return self._bound(self.document_frequency(tokens))
 
     def _bound(self, frequencies: dict[str, int]) -> float:
         """:meth:`upper_bound` from the tokens' document frequencies."""
-        n = max(self.size, 1)
-        idf = sum(np.log(1 + (n - df + 0.5) / (df + 0.5)) for df in frequencies.values())
-        return float((self._bm25.k1 + 1) * idf)
+        total = sum(idf(df, self.size) for df in frequencies.values())
+        return float((self._bm25.k1 + 1) * total)
 
     def document_frequency(self, tokens: list[str]) -> dict[str, int]:
         """How many passages contain each of ``tokens`` (0 when unknown); repeats count once."""

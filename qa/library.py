@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 import unicodedata
@@ -26,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DocumentError
-from .indexer import folder_labels
+from .fileio import publish_file
 from .limits import MAX_FILES_PER_UPLOAD, MAX_UPLOAD_BYTES, MAX_UPLOADED_DOCUMENTS
 from .parse_worker import parse_files
+from .sources import folder_labels
 
 log = logging.getLogger(__name__)
 MAX_NAME_CHARS = 150
@@ -112,12 +111,8 @@ class Journal:
             return {}
 
     def write(self, entries: dict[str, dict]) -> None:
-        handle, temporary = tempfile.mkstemp(prefix=".journal-", dir=self.path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"uploads": entries}, out, ensure_ascii=False, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+        publish_file(self.path, json.dumps({"uploads": entries}, ensure_ascii=False, indent=1),
+                     prefix=".journal-")
 
 
 class Library:
@@ -299,14 +294,7 @@ class Library:
             return said
 
     def _write(self, name: str, data: bytes) -> Path:
-        target = self.uploads / name
-        handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=self.uploads)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-        return target
+        return publish_file(self.uploads / name, data, prefix=".upload-")
 
     def _rebuild(self, parsed: dict | None = None) -> None:
         self.retriever.rebuild(parsed)

@@ -12,7 +12,7 @@ class Record:
 
     ``start``/``end`` are offsets in the source document's text; ``hash`` is the sha256 of the
     text that was embedded, so an unchanged passage is never embedded twice; ``script`` is
-    ``cjk`` or ``latin`` (see :func:`qa.chunking.script_of`).
+    ``cjk`` or ``latin`` (see :func:`qa.text.script_of`).
     """
 
     id: str

@@ -5,7 +5,8 @@ The only markup in a reply is our own: ``<mark>`` around the answering sentence,
 around the question's key terms (tags, not ``**``: Markdown emphasis breaks next to other
 emphasis or inside words), ``<details>`` for the full text of long passages, and the header.
 Bidirectional-text controls are dropped from what is shown (an override can make "evil" read
-"live"); the page renders no math.
+"live"); the page renders no math. A reply is in Chinese when the question is
+(:func:`qa.text.is_chinese`), else in English.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import html
 import re
 
-from .lexical import normalize_char, query_tokens
+from .lexical import query_tokens
 from .passage import Passage
+from .text import is_chinese, normalize_char
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:$])")
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -28,13 +30,6 @@ def escape(text: str) -> str:
     join with their spaces)."""
     text = html.escape(re.sub(r"\s+", " ", _BIDI_CONTROLS.sub("", text)), quote=False)
     return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def is_chinese(text: str) -> bool:
-    """True when the question is mostly Chinese (CJK characters vs Latin letters)."""
-    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return cjk > 0 and cjk * 3 >= latin
 
 
 def not_found(question: str) -> str:

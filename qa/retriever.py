@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 import threading
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from .config import Settings
 from .errors import IndexCorruptError, IndexMismatchError
 from .evidence import IndexArrays, answer_span, gather, keyword_weights
 from .followup import resolve
-from .indexer import IndexConfig, build_from_files, corpus_hash
+from .indexer import IndexConfig, build
+from .sources import FileSource
 from .lexical import query_tokens
 from .passage import Passage, Record
 from .questions import MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question
@@ -64,14 +66,16 @@ def _one_blas_thread():
 
 
 class Retriever:
-    """Retrieval over one index folder, built from ``documents`` when missing or stale.
+    """Retrieval over one index folder, built from its source when missing or stale.
 
     Args:
         index_dir: the index folder (``embeddings/<name>``).
-        documents: files or folders the index is built from; ``None`` for an index that
-            is only opened (an eval corpus, or one built with ``qa build``).
+        documents: files or folders the index is built from (a :class:`FileSource`).
+        source: what the index is built from otherwise (e.g. a
+            :class:`~qa.sources.PassageFile`); with neither, the index is only opened.
         settings: model and paths (default: from the environment).
-        config: chunking and keyword settings.
+        config: chunking and keyword settings (default: ``IndexConfig`` with
+            ``settings.exact``).
         recipe: fusion parameters.
         progress: show a progress bar while embedding.
         allow_empty: documents without any passage give an empty index (every question: not
@@ -79,13 +83,15 @@ class Retriever:
     """
 
     def __init__(self, index_dir: str | Path, documents: list[str | Path] | None = None,
-                 settings: Settings | None = None, config: IndexConfig = IndexConfig(),
+                 settings: Settings | None = None, config: IndexConfig | None = None,
                  recipe: fusion.Recipe = fusion.Recipe(), progress: bool = True,
-                 allow_empty: bool = False):
+                 allow_empty: bool = False, source=None):
         self.store = IndexStore(Path(index_dir))
         self.documents = [Path(p) for p in documents] if documents is not None else None
+        self.source = FileSource(self.documents) if source is None and documents is not None \
+            else source
         self.settings = settings or Settings.from_env()
-        self.config = config
+        self.config = config or IndexConfig(exact=self.settings.exact)
         self.recipe = recipe
         self.progress = progress
         self.allow_empty = allow_empty
@@ -94,7 +100,7 @@ class Retriever:
         self._lock = threading.Lock()
 
     @property
-    def encoder(self):
+    def passage_encoder(self):
         """What embeds passages when an index is built (loaded on first use)."""
         from .encoder import get_passage_encoder
 
@@ -125,8 +131,8 @@ class Retriever:
             return self._index, self._arrays
 
     def _open(self) -> LoadedIndex:
-        loaded = self.store.load() if self.documents is None else self._load_or_none()
-        if self.documents is not None:
+        loaded = self.store.load() if self.source is None else self._load_or_none()
+        if self.source is not None:
             reason = "there is no index yet" if loaded is None else self._stale(loaded)
             if reason:
                 log.info("building the index %s: %s", self.store.folder, reason)
@@ -145,14 +151,17 @@ class Retriever:
         return loaded
 
     def _build(self, parsed: dict | None = None) -> LoadedIndex:
-        return build_from_files(self.documents, self.store, self.encoder, self.config,
-                                progress=self.progress, parsed=parsed,
-                                allow_empty=self.allow_empty)
+        config = self.config
+        if config.compact is None:  # storage only: an index built compact stays compact
+            recorded = self.store.read_manifest_raw().get("config") or {}
+            config = replace(config, compact=recorded.get("compact"))
+        return build(self.source, self.store, self.passage_encoder, config,
+                     progress=self.progress, parsed=parsed, allow_empty=self.allow_empty)
 
     def rebuild(self, parsed: dict | None = None) -> LoadedIndex:
-        """Build the index from the documents now (reading only files that changed, or taking
-        them from ``parsed``: see :func:`qa.indexer.build_from_files`) and answer from it.
-        Questions are answered from the previous index until the new one is written."""
+        """Build the index from its source now (reading only what changed, or taking files
+        from ``parsed``: see :class:`qa.sources.FileSource`) and answer from it. Questions are
+        answered from the previous index until the new one is written."""
         loaded = self._build(parsed)
         with self._lock:
             self._index, self._arrays = loaded, IndexArrays(loaded)
@@ -168,9 +177,9 @@ class Retriever:
     def _stale(self, loaded: LoadedIndex) -> str | None:
         """Why ``loaded`` no longer matches the documents and settings, or ``None``."""
         manifest = loaded.manifest
-        if manifest.get("corpus_hash") != corpus_hash(self.documents):
+        if manifest.get("corpus_hash") != self.source.fingerprint():
             return "the documents changed"
-        if manifest.get("config") != self.config.to_json():
+        if not self.config.shapes(manifest.get("config")):
             return "the index settings changed"
         if manifest.get("model") != self.model_info():
             return "the model or the passage encoder changed"

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 
+from .text import CJK_RE, TRIMMED
+
 SENTENCE_END = "。！？；!?;…"
 CLOSERS = "”’\"」』）)】》"
-TRIM = " \t\u3000\ufeff\xa0\n"
-CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\U00020000-\U0003134f]")
+TRIM = TRIMMED + "\n"
 _STOP_RE = re.compile(f"[{SENTENCE_END}.]")
 _END_RUN_RE = re.compile(f"[{SENTENCE_END}]+[{CLOSERS}]*")
 _DOTS_RE = re.compile(r"\.+")
@@ -76,7 +77,7 @@ def _add(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
 
 
 def _counts(text: str) -> tuple[int, int]:
-    """``(CJK characters, other non-space characters)`` of ``text``."""
+    """``(CJK characters (:data:`qa.text.CJK`), other non-space characters)`` of ``text``."""
     cjk = len(CJK_RE.findall(text))
     return cjk, sum(map(len, text.split())) - cjk
 

@@ -38,14 +38,15 @@ import numpy as np
 
 from .dense import DenseIndex
 from .errors import IndexCorruptError
+from .fileio import publish_file
 from .lexical import KeywordIndex
 from .passage import Record, file_sha256
+from .text import SCRIPT_CODES
 
 FORMAT_VERSION = 4
 HASH_LIMIT = 256 << 20
 _DATA_FILES = ("passages.jsonl", "dense.faiss", "scripts.npy", "sentence_vectors.npy",
                "sentences.npy", "background.npy")
-SCRIPT_CODES = {"cjk": 0, "latin": 1}
 
 
 class RecordFile(Sequence):
@@ -172,19 +173,14 @@ class IndexStore:
                 vectors = DenseIndex.load(version / "dense.faiss").vectors()
                 if len(vectors) == len(records):
                     known.update(zip((r.hash for r in records), vectors))
-            spans = vectors = None
             if intact("sentence_vectors.npy", "sentences.npy"):
                 spans = np.load(version / "sentences.npy", allow_pickle=False)
                 vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
-                vectors = vectors.astype(np.float32)
-            elif intact("sentences.faiss", "sentences.npy"):
-                spans = np.load(version / "sentences.npy", allow_pickle=False)  # format 3
-                vectors = DenseIndex.load(version / "sentences.faiss").vectors()
-            if vectors is not None:
                 if len(vectors) == len(spans):
                     texts = (records[o].text[a:b] for o, a, b in spans)
                     texts = map(transform, texts) if transform else texts
-                    known.update(zip((content_hash(t) for t in texts), vectors))
+                    known.update(zip((content_hash(t) for t in texts),
+                                     vectors.astype(np.float32)))
         except (IndexCorruptError, OSError, ValueError, KeyError, TypeError, AttributeError,
                 IndexError):
             return {}
@@ -280,8 +276,7 @@ class IndexStore:
             _write_synced(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
             _fsync_tree(staging)
             os.replace(staging, self.folder / name)
-            _write_synced(self.folder / "CURRENT.tmp", name)
-            os.replace(self.folder / "CURRENT.tmp", self.folder / "CURRENT")
+            publish_file(self.folder / "CURRENT", name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -93,7 +93,7 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
 def _fresh_temp_folder(settings: Settings) -> Path:
     """Gradio's folder for incoming files, inside the uploads folder (hidden, never indexed)
     and emptied at every start: nothing uploaded before stays downloadable."""
-    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or settings.uploads_dir / ".incoming")
+    folder = settings.upload_temp_dir or settings.uploads_dir / ".incoming"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(folder)

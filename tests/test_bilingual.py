@@ -5,7 +5,7 @@ import pytest
 
 from qa import fusion
 from qa.bilingual import Dictionary, dictionary
-from qa.lexical import KeywordIndex
+from qa.lexical import KeywordIndex, idf
 
 LINES = [
     "# CC-CEDICT sample",
@@ -63,13 +63,22 @@ def test_term_scores_count_each_word_once_however_many_translations_match():
     assert 0 < scores.max() <= bound
 
 
+def test_one_idf_for_the_bound_and_bm25():
+    index = KeywordIndex.build([["入侵", "侵略"], ["入侵", "英格"], ["天气"]])
+    assert idf(0, 3) > idf(1, 3) > idf(2, 3) > idf(3, 3) > 0  # unknown tokens count highest
+    assert idf(0, 0) == idf(0, 1)  # an empty index counts as one passage
+    bound = index.upper_bound(["入侵", "未知"])
+    assert bound == pytest.approx(2.2 * (idf(2, 3) + idf(0, 3)))  # (k1 + 1) * sum of idf
+    assert index.scores(["入侵", "未知"]).max() <= bound
+
+
 def test_translated_evidence_counts_only_for_passages_in_another_script():
     n = 4
     groups = np.array([0, 0, 1, 1], dtype=np.int8)  # the question is in script 0
     translated = np.array([5.0, 0.0, 5.0, 0.0], dtype=np.float32)
     flat = np.zeros(n, dtype=np.float32)
-    evidence = fusion.gather(flat, flat, flat, flat, 0.0, groups, flat, 0,
-                             translated=(translated, 10.0))
+    evidence = fusion.combine(flat, flat, flat, flat, 0.0, groups, flat, 0,
+                              translated=(translated, 10.0))
     assert evidence.translated.tolist() == [0.0, 0.0, 0.5, 0.0]
     assert evidence.fused[2] > max(evidence.fused[[0, 1, 3]])
 

@@ -77,6 +77,27 @@ def test_logging_leaves_the_root_logger_alone():
     qa_logger.setLevel(logging.NOTSET)
 
 
+def test_storage_settings_keep_the_index_and_shaping_ones_rebuild_it(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("宁海县第三水厂从2006年开始土地征用工作。\n", encoding="utf-8")
+    root = ["--index-root", str(tmp_path / "idx")]
+    assert run_qa("-q", "build", str(docs), "--compact", *root).returncode == 0
+    manifest = tmp_path / "idx" / "docs" / "CURRENT"
+    first = manifest.read_text()
+    kept = run_qa("-v", "ask", "水厂哪一年开始征地?", "--docs", str(docs), *root)
+    assert kept.returncode == 0 and "2006" in kept.stdout, kept.stderr
+    assert "building the index" not in kept.stderr and manifest.read_text() == first
+    config = json.loads((tmp_path / "idx" / "docs" / first / "manifest.json").read_text())["config"]
+    assert config["compact"] is True and config["exact"] is False
+    exact = run_qa("-v", "ask", "水厂哪一年开始征地?", "--docs", str(docs), *root,
+                   env_extra={"QA_EXACT": "1"})
+    assert "building the index" in exact.stderr and "the index settings changed" in exact.stderr
+    version = manifest.read_text()
+    config = json.loads((tmp_path / "idx" / "docs" / version / "manifest.json").read_text())["config"]
+    assert config["exact"] is True and config["compact"] is True  # storage setting kept
+
+
 def test_ask_bad_k_is_a_clear_error(built):
     folder, _ = built
     out = run_qa("ask", "水厂", "-k", "0", "--index", str(folder))

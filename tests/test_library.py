@@ -124,9 +124,9 @@ def test_one_name_twice_in_a_batch_and_at_once_keeps_both(tmp_path, settings, en
 def test_only_new_uploads_are_read(tmp_path, settings, encoder, caplog):
     chat = service(tmp_path, settings)
     upload(chat, tmp_path, {"a.txt": "第一份文件。", "b.txt": "第二份文件。"})
-    with caplog.at_level(logging.INFO, logger="qa.indexer"):
+    with caplog.at_level(logging.INFO, logger="qa.sources"):
         upload(chat, tmp_path, {"c.txt": "第三份文件。"})
-    said = [r.getMessage() for r in caplog.records if r.name == "qa.indexer"]
+    said = [r.getMessage() for r in caplog.records if r.name == "qa.sources"]
     assert "read 0 of 4 documents (the others are unchanged since the last build)" in said, said
 
 

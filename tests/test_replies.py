@@ -121,3 +121,13 @@ def test_a_huge_history_is_capped_before_anything_reads_it():
     assert seen["history"][-1].startswith("她呢199") and max(map(len, seen["history"])) <= 1000
     joined = resolve("她呢?", [f"她{n}呢?" for n in range(200)])
     assert joined.split() == [f"她{n}呢?" for n in range(192, 200)] + ["她呢?"]
+
+
+def test_reply_language_follows_the_question_script():
+    from qa.text import script_of
+
+    for question in ("长城 is great", "What does 长城 mean?", "长城在哪里?", "Where is it?"):
+        chinese = script_of(question) == "cjk"
+        assert format_reply(question, []).startswith("在这些文档") == chinese
+        md = format_reply(question, [passage("长城很长。", "长城很长。", score=0.9)])
+        assert md.startswith("**答案**" if chinese else "**Answer**")

@@ -32,11 +32,10 @@ def clustered(rows: int, clusters: int = 200) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_index_kind_follows_corpus_size(monkeypatch):
+def test_index_kind_follows_corpus_size():
     assert choose_kind(dense.IVF_MIN_VECTORS - 1) == "flat"
     assert choose_kind(dense.IVF_MIN_VECTORS) == "ivf"
-    monkeypatch.setenv("QA_EXACT", "1")
-    assert choose_kind(10 * dense.IVF_MIN_VECTORS) == "flat"
+    assert choose_kind(10 * dense.IVF_MIN_VECTORS, exact=True) == "flat"
 
 
 @pytest.mark.parametrize("compact", [False, True])
