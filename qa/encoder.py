@@ -127,7 +127,7 @@ def _load(settings: Settings) -> Encoder:
         ) from exc
     name = settings.model
     if name == DEFAULT_MODEL:
-        from .model import default_model_path
+        from .converter import default_model_path
 
         path = str(default_model_path(settings.cache_dir))
     else:
@@ -169,7 +169,7 @@ class Int8Encoder:
 
     def __init__(self, settings: Settings):
         from .int8 import Int8Passages, int8_model_path
-        from .model import default_model_path
+        from .converter import default_model_path
 
         self.name = DEFAULT_MODEL
         self.settings = settings
@@ -188,7 +188,7 @@ def model_info(settings: Settings) -> dict:
     """What an index records about its model; for the default model, without loading it.
     The identity names the passage backend: vectors from another backend are not reused."""
     if settings.model == DEFAULT_MODEL:
-        from .model import SOURCE_SHA256
+        from .converter import SOURCE_SHA256
 
         backend = ""
         if settings.int8_passages:

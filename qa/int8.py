@@ -1,6 +1,6 @@
 """Passage embeddings for the default model with 8-bit weights in ONNX Runtime.
 
-:func:`int8_model_path` exports the converted default model (see :mod:`qa.model`) once to
+:func:`int8_model_path` exports the converted default model (see :mod:`qa.converter`) once to
 ONNX (transformer, mean pooling and L2 normalisation in one graph; attention written out as
 plain matrix products, ``attn_implementation="eager"``, which ONNX Runtime runs faster than
 the exported SDPA graph), fuses its layer norms with ONNX Runtime's transformer optimiser, and

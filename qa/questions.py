@@ -13,13 +13,11 @@ MAX_QUESTION_CHARS = 1000
 @dataclass(frozen=True)
 class Question:
     """A question ready to rank: ``text`` (with the context of a follow-up), its keyword
-    ``tokens``, the question as ``asked``, ``embed``, the text given to the model, and
-    ``terms``, its words translated for keyword matching across languages
-    (:mod:`qa.bilingual`)."""
+    ``tokens``, ``embed``, the text given to the model, and ``terms``, its words translated
+    for keyword matching across languages (:mod:`qa.bilingual`)."""
 
     text: str
     tokens: tuple[str, ...]
-    asked: str = ""
     embed: str = ""
     terms: tuple = ()
 

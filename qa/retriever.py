@@ -206,8 +206,8 @@ class Retriever:
         unigrams = self.config.unigrams
         _, arrays = self._loaded()
         terms = dictionary().terms(text, unigrams) if arrays.other_scripts(text) else []
-        return Question(text, tuple(query_tokens(text, unigrams)), asked,
-                        self.config.dense_text(text), tuple(terms))
+        return Question(text, tuple(query_tokens(text, unigrams)), self.config.dense_text(text),
+                        tuple(terms))
 
     def evidence(self, question: Question, vector: np.ndarray | None = None) -> fusion.Evidence:
         """Every passage's dense and keyword evidence and fused score for ``question``."""

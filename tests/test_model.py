@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.model import ModelConversionError, SOURCE_SHA256, convert, source_file
+from qa.converter import ModelConversionError, SOURCE_SHA256, convert, source_file
 from qa.passage import file_sha256
 
 TEXTS = [

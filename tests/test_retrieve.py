@@ -41,9 +41,11 @@ def test_k_out_of_range_is_a_value_error(seed_retriever, k):
 def test_a_megabyte_question_is_truncated(seed_retriever):
     question = "宁海县第三水厂哪一年开始征地?" + "很长的问题" * 200_000
     assert len(question.encode("utf-8")) > 1_000_000
-    top = seed_retriever.retrieve(question, k=2)
-    assert len(top) <= 2
-    assert MAX_QUESTION_CHARS < len(question)
+    prepared = seed_retriever.prepare(question)
+    assert len(prepared.text) == MAX_QUESTION_CHARS and question.startswith(prepared.text)
+    assert prepared.embed == prepared.text and len(prepared.tokens) <= MAX_QUESTION_CHARS
+    cut = question[:MAX_QUESTION_CHARS]
+    assert seed_retriever.retrieve(question, k=2) == seed_retriever.retrieve(cut, k=2)
 
 
 def test_history_is_accepted(seed_retriever):
