@@ -45,7 +45,7 @@ def upload_message(result) -> str:
     return "\n\n".join(lines)
 
 
-def _recent_questions(history) -> list[str]:
+def recent_questions(history) -> list[str]:
     """The user's last :data:`~qa.limits.MAX_HISTORY_TURNS` questions in a Gradio chat
     history (oldest first); a longer history is not read."""
     found: list[str] = []
@@ -99,7 +99,7 @@ class ChatService:
     def reply(self, message, history: list | None, top_k: int = 3) -> str:
         """The Markdown reply to ``message``; bad input gives a short explanation, never a
         traceback."""
-        earlier = _recent_questions(history)
+        earlier = recent_questions(history)
         started = time.perf_counter()
         try:
             k = check_k(int(top_k))

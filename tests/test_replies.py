@@ -65,24 +65,16 @@ def test_reply_lists_rank_relevance_source_and_title():
     assert md.startswith("**Answer**: 俞复玲是书记。")
 
 
-def test_chat_history_in_gradio_formats_reaches_the_retriever():
-    from qa.chat import ChatService
+def test_chat_history_in_gradio_formats_gives_the_earlier_questions():
+    from qa.chat import recent_questions
 
-    seen = {}
-
-    class Recorder:
-        def retrieve(self, question, k, history):
-            seen["history"] = history
-            return []
-
-    service = ChatService.__new__(ChatService)
-    service.retriever = Recorder()
-    service.reply("她是谁?", [
+    assert recent_questions([
         {"role": "user", "content": "书记是谁?"},
         {"role": "assistant", "content": "俞复玲"},
         {"role": "user", "content": [{"type": "text", "text": "主任是谁?"}]},
-    ], 3)
-    assert seen["history"] == ["书记是谁?", "主任是谁?"]
+        {"role": "user", "content": {"text": ""}}, "not a turn", None,
+    ]) == ["书记是谁?", "主任是谁?"]
+    assert recent_questions(None) == [] and recent_questions("text") == []
 
 
 def test_english_key_terms_keep_their_spaces():
@@ -99,35 +91,16 @@ def test_bidi_controls_and_math_are_neutralised():
 
 
 def test_a_huge_history_is_capped_before_anything_reads_it():
-    from qa.chat import ChatService
+    from qa.chat import recent_questions
     from qa.followup import resolve
     from qa.limits import MAX_HISTORY_TURNS
 
-    seen = {}
-
-    class Recorder:
-        def retrieve(self, question, k, history):
-            seen["history"] = history
-            return []
-
-    service = ChatService.__new__(ChatService)
-    service.retriever = Recorder()
     turns = []
     for n in range(200):  # 200 follow-ups of 6,000 characters each: 1.2 MB
         turns += [{"role": "user", "content": f"她呢{n}" + "那" * 6000},
                   {"role": "assistant", "content": "x"}]
-    service.reply("她是谁?", turns, 3)
-    assert len(seen["history"]) == MAX_HISTORY_TURNS
-    assert seen["history"][-1].startswith("她呢199") and max(map(len, seen["history"])) <= 1000
+    earlier = recent_questions(turns)
+    assert len(earlier) == MAX_HISTORY_TURNS
+    assert earlier[-1].startswith("她呢199") and max(map(len, earlier)) <= 1000
     joined = resolve("她呢?", [f"她{n}呢?" for n in range(200)])
     assert joined.split() == [f"她{n}呢?" for n in range(192, 200)] + ["她呢?"]
-
-
-def test_reply_language_follows_the_question_script():
-    from qa.text import script_of
-
-    for question in ("长城 is great", "What does 长城 mean?", "长城在哪里?", "Where is it?"):
-        chinese = script_of(question) == "cjk"
-        assert format_reply(question, []).startswith("在这些文档") == chinese
-        md = format_reply(question, [passage("长城很长。", "长城很长。", score=0.9)])
-        assert md.startswith("**答案**" if chinese else "**Answer**")
