@@ -34,7 +34,7 @@ OUT = ROOT / "bench" / "results" / "int8_cosine.json"
 
 def sample_texts(bench: Path, passages: int, sentences: int, seed: int = 0):
     """``passages`` passages (an equal share per corpus) and ``sentences`` of their sentences."""
-    from qa.chunking import split_sentences
+    from qa.sentences import split_sentences
     from qa.evaluate import read_jsonl
     from qa.indexer import IndexConfig
 

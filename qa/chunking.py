@@ -39,28 +39,19 @@ built once, and token counts are added up rather than recounted. A text over
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import NamedTuple
 
 from .errors import DocumentError
+from .layout import (CAPTION_MAX_CHARS, LEAD_RE, ends_sentence, heading_level, heading_title,
+                     is_byline, is_caption, is_headline, last_open_char)
 from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS, MAX_TITLE_CHARS
-from .sentences import (CLOSERS, SENTENCE_END, estimate_tokens, glued, pack_sentences,
-                        split_sentences)
+from .sentences import glued, pack_sentences
 from .text import TRIMMED
 
-__all__ = ["CLOSERS", "COMMA_LIKE", "Chunk", "HEADLINE_MAX_CHARS", "SENTENCE_END", "chunk_text",
-           "estimate_tokens", "is_byline", "is_caption", "is_headline", "split_sentences"]
-
-COMMA_LIKE = "，,、：:（(“‘「『《—-"
-HEADLINE_MAX_CHARS = 40
-_CAPTION_MAX_CHARS = 80
-_CAPTION_RE = re.compile(r"(供图|摄)\s*\d*$|图\s*[/／]|摄影[:：\s]|图片来源")
-_BYLINE_RE = re.compile(r"^[□■◇◆]|^(?:本报)?(?:记者|通讯员|实习生)\s*\S")
-_LEAD_RE = re.compile(r"^(?:本报讯|本报记者|本报[^\s，,]{0,8}电|新华社|中新社|中新网|据.{0,12}报道|[（(【]?记者)")
-_COMMAS = "，,"
+__all__ = ["Chunk", "chunk_text"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,8 @@ class _Joined:
 
     def __init__(self, para: _Para):
         self.parts, self.start, self.end = [para.text], para.start, para.end
-        self.size, self.last, self.open_end = len(para.text), para.text[-1], _open_end(para.text)
+        self.size, self.last = len(para.text), para.text[-1]
+        self.open_end = last_open_char(para.text)
 
     def add(self, para: _Para) -> None:
         if glued(self.last, para.text[0]):
@@ -95,7 +87,7 @@ class _Joined:
             self.size += 1
         self.parts.append(para.text)
         self.size, self.end, self.last = self.size + len(para.text), para.end, para.text[-1]
-        self.open_end = _open_end(para.text) or self.open_end
+        self.open_end = last_open_char(para.text) or self.open_end
 
     def text(self) -> str:
         if len(self.parts) > 1:
@@ -108,62 +100,6 @@ class _Joined:
 
     def para(self) -> _Para:
         return _Para(self.text(), self.start, self.end)
-
-
-def _open_end(text: str) -> str:
-    """The last character before any closing quotes or brackets; ``""`` when there is none."""
-    index = len(text)
-    while index and text[index - 1] in CLOSERS:
-        index -= 1
-    return text[index - 1] if index else ""
-
-
-def _ends(open_end: str) -> bool:
-    return open_end in SENTENCE_END or open_end == "."  # "" (only closers) counts, as it did
-
-
-def _heading_level(head: str, size: int) -> int:
-    """Level of a ``#`` heading (``#{1,6}``, white space, text; a closing ``#`` run is cut)
-    from its first 8 characters and its length; 0 when it is not one."""
-    level = len(head) - len(head.lstrip("#"))
-    return level if 1 <= level <= 6 and size >= level + 2 and head[level].isspace() else 0
-
-
-def _heading_title(text: str, level: int) -> str:
-    """The title of a heading line: white space after the hashes and a closing ``#`` run cut."""
-    first = level
-    while first < len(text) and text[first].isspace():
-        first += 1
-    first = min(first, len(text) - 1)
-    tail = len(text)
-    while tail > 0 and text[tail - 1] == "#":
-        tail -= 1
-    while tail > 0 and text[tail - 1].isspace():
-        tail -= 1
-    return text[first:max(first + 1, tail)]
-
-
-def is_caption(text: str) -> bool:
-    """A photo caption (``… 通讯员 供图``) or picture credit."""
-    return len(text) <= _CAPTION_MAX_CHARS and not _ends(_open_end(text)) and \
-        bool(_CAPTION_RE.search(text))
-
-
-def is_byline(text: str) -> bool:
-    """A byline such as ``□记者 樊莹 通讯员 杨磊``."""
-    return len(text) <= 40 and not any(ch in text for ch in SENTENCE_END) and \
-        bool(_BYLINE_RE.match(text))
-
-
-def is_headline(text: str) -> bool:
-    """A plain-text headline: short, no sentence punctuation, not ending like a clause."""
-    return (
-        len(text) <= HEADLINE_MAX_CHARS
-        and not any(ch in text for ch in SENTENCE_END)
-        and not text.endswith(".")
-        and text[-1] not in COMMA_LIKE
-        and sum(text.count(c) for c in _COMMAS) <= 1
-    )
 
 
 def _lines(text: str) -> Iterator[_Para | None]:
@@ -189,12 +125,12 @@ def _paragraphs(text: str) -> Iterator[_Para]:
     current: _Para | _Joined | None = None
     current_heading = False
     for line in chain(_lines(text), [None]):
-        heading = line is not None and bool(_heading_level(line.text[:8], len(line.text)))
+        heading = line is not None and bool(heading_level(line.text[:8], len(line.text)))
         if line is not None and blank_blocks and not heading and current is not None and \
                 not current_heading:
             current = current if isinstance(current, _Joined) else _Joined(current)
             current.add(line)
-            current_heading = bool(_heading_level(current.head(), current.size))
+            current_heading = bool(heading_level(current.head(), current.size))
             continue
         if current is not None:
             yield current if isinstance(current, _Para) else current.para()
@@ -204,19 +140,20 @@ def _paragraphs(text: str) -> Iterator[_Para]:
 def _kind(text: str | None, size: int, open_end: str | None) -> str:
     """``skip`` (caption/byline), ``headline``, ``open`` (continues in the next) or ``body``;
     ``text`` is only read when short, ``open_end`` (else taken from ``text``) when needed."""
-    if size <= _CAPTION_MAX_CHARS:  # longer text is none of the first two
+    if size <= CAPTION_MAX_CHARS:  # longer text is none of the first two
         if is_caption(text) or is_byline(text):
             return "skip"
         if is_headline(text):
             return "headline"
-    return "body" if _ends(_open_end(text) if open_end is None else open_end) else "open"
+    end = last_open_char(text) if open_end is None else open_end
+    return "body" if ends_sentence(end) else "open"
 
 
 def _classify(paras: Iterable[_Para]) -> Iterator[tuple[str, _Para]]:
     """Label paragraphs: title, section, skip (caption/byline) or body; joins broken ones."""
     pending: _Joined | None = None
     for para in paras:
-        level = _heading_level(para.text[:8], len(para.text))
+        level = heading_level(para.text[:8], len(para.text))
         if pending is not None and not level:
             pending.add(para)
             joined, pending = pending, None
@@ -227,12 +164,12 @@ def _classify(paras: Iterable[_Para]) -> Iterator[tuple[str, _Para]]:
             joined = None
         if level:
             kind = "title" if level == 1 else "section"
-            yield kind, _Para(_heading_title(para.text, level), para.start, para.end)
+            yield kind, _Para(heading_title(para.text, level), para.start, para.end)
             continue
         if joined is None:
             kind = _kind(para.text, len(para.text), None)
         else:
-            kind = _kind(joined.text() if joined.size <= _CAPTION_MAX_CHARS else None,
+            kind = _kind(joined.text() if joined.size <= CAPTION_MAX_CHARS else None,
                          joined.size, joined.open_end)
         if kind == "open":
             pending = joined or _Joined(para)
@@ -263,7 +200,7 @@ def _resolve_headlines(labelled: Iterable[tuple[str, _Para]]) -> Iterator[tuple[
         waiting.append((kind, para))
         if waiting[0][0] == "headline" and kind not in ("body", ""):
             continue  # undecided until the next body paragraph
-        lead = kind == "body" and bool(_LEAD_RE.match(para.text))
+        lead = kind == "body" and bool(LEAD_RE.match(para.text))
         for kind, para in waiting:
             if kind == "headline":
                 kind = "title" if not seen_text or lead else "section"

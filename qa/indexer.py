@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import background_texts
-from .chunking import chunk_text, split_sentences
+from .chunking import chunk_text
+from .sentences import split_sentences
 from . import dense as dense_module
 from .dense import DenseIndex
 from .documents import Document

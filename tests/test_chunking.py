@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import chunk_text, estimate_tokens, is_byline, is_caption, is_headline, split_sentences
+from qa.chunking import chunk_text
+from qa.layout import is_byline, is_caption, is_headline
+from qa.sentences import estimate_tokens, split_sentences
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_b0e56cfeed1eb8fd.txt"
 TITLE_1 = "集聚辖区内党建品牌,打造区域化的“服务联盟” 这个基层红色阵地越来越火"
