@@ -273,7 +273,7 @@ class IndexStore:
             keyword.save(staging / "keyword")
             manifest = dict(manifest, format_version=FORMAT_VERSION, files=_digests(staging))
             manifest["counts"] = dict(manifest.get("counts", {}), passages=len(records))
-            _write_synced(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            publish_file(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
             _fsync_tree(staging)
             os.replace(staging, self.folder / name)
             publish_file(self.folder / "CURRENT", name)
@@ -292,13 +292,6 @@ class IndexStore:
 def _digest(path: Path) -> str:
     size = path.stat().st_size
     return f"bytes:{size}" if size > HASH_LIMIT else file_sha256(path)
-
-
-def _write_synced(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -60,10 +60,10 @@ def _corpus(folder: Path, version: int) -> None:
 # A build killed at each phase of writing a version (os._exit in a child process, at a point
 # chosen by replacing the store's own step there): the live index is always one whole version.
 CRASH_AT = {
-    "data files written, no manifest": "store._write_synced = die",
+    "data files written, no manifest": "die_writing('manifest.json')",
     "version written and synced, not in place": (
         "synced = store._fsync_tree\nstore._fsync_tree = lambda folder: (synced(folder), die())"),
-    "version in place, CURRENT not switched": "store.publish_file = die",
+    "version in place, CURRENT not switched": "die_writing('CURRENT')",
     "CURRENT switched, old version not removed": "store.IndexStore._remove_old = die",
 }
 CHILD = """
@@ -74,6 +74,12 @@ from qa.retriever import Retriever
 
 def die(*args, **kwargs):
     os._exit(86)
+
+
+def die_writing(name):
+    publish = store.publish_file
+    store.publish_file = lambda target, *a, **k: die() if target.name == name else \
+        publish(target, *a, **k)
 
 {inject}
 Retriever(Path(sys.argv[1]), documents=[Path(sys.argv[2])], progress=False).rebuild()
