@@ -4,7 +4,9 @@ Starts ``app.py`` on a free loopback port with the seeds (index built on the fir
 on the second), and reports: seconds until the page is served, seconds until the first answer,
 and the median / p95 reply latency of ``/chat`` over repeated questions.
 
-Run: ``.venv/bin/python bench/app_timing.py [--repeat 30]``
+Writes ``bench/results/app_timing.json`` (``--out``). Run it on a quiet machine.
+
+Run: ``.venv/bin/python bench/app_timing.py [--repeat 30] [--out F]`` (about a minute)
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from about import machine  # noqa: E402
 from load import QUESTIONS, start_app  # noqa: E402
 
 
@@ -38,9 +42,11 @@ def one_start(workdir: Path) -> tuple[dict, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "bench" / "results" / "app_timing.json")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="qa-app-"))
-    results = {}
+    results = {"measured": machine()}
     first, (process, _) = one_start(workdir)
     results["cold_index_build"] = first
     process.terminate()
@@ -58,6 +64,8 @@ def main() -> None:
     process.terminate()
     process.wait(timeout=30)
     shutil.rmtree(workdir, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(results))
 
 

@@ -3,12 +3,16 @@
 Keyword alone is shown twice: the question's own keywords, and with its dictionary-translated
 keywords added (both keyword evidence). All go through the same code (``Retriever.rank``),
 changing only the fusion weights.
-Run: ``.venv/bin/python bench/components.py [--bench ../shared/bench] [--json]``
+Writes ``bench/results/components.json`` (``--out``; ``bench/render.py`` renders it into the
+README and ``docs/quality.md``) and prints a Markdown table (``--json``: the JSON instead).
+Run: ``.venv/bin/python bench/components.py [--bench ../shared/bench] [--json] [--out F]``
+(about 4 minutes on two cores once the ``qa eval`` indexes exist; 12 more to build them).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from dataclasses import replace
@@ -16,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from about import machine  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, evaluate, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.fusion import Recipe  # noqa: E402
@@ -35,6 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "bench" / "results" / "components.json")
     args = parser.parse_args()
     rows = {}
     for name in DATASETS:
@@ -50,8 +58,12 @@ def main() -> None:
             rows[name][variant] = evaluate(retriever, queries, qrels, vectors)
         print(name, json.dumps({v: (r["recall@1"], r["mrr@10"]) for v, r in rows[name].items()}),
               file=sys.stderr, flush=True)
+    out = {"date": datetime.date.today().isoformat(), "measured": machine(), "titles": False,
+           "datasets": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps(out))
         return
     print("| dataset | keyword R@1 / MRR@10 | + translated keywords | dense R@1 / MRR@10 "
           "| final R@1 / MRR@10 | final R@5 | goal R@1 |")

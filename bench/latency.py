@@ -1,9 +1,12 @@
 """retrieve() latency, end to end (question in, passages with answer sentences out).
 
-Measures p50/p95 over dev questions on the seed index and on a benchmark corpus index
-(built or reused like ``qa eval``), one question at a time, after one warm-up question.
+Measures p50/p95 on the seed index (its 40 test questions, three times each) and on benchmark
+corpus indexes (built or reused like ``qa eval``; the first ``--questions`` dev questions),
+one question at a time, after one warm-up question. Writes ``bench/results/latency.json``
+(``--out``). Run it on a quiet machine.
 
-Run: ``.venv/bin/python bench/latency.py [--corpus drcd] [--questions 200]``
+Run: ``.venv/bin/python bench/latency.py [--corpora drcd xquad_en2zh] [--questions 200]``
+(about a minute).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import qa  # noqa: E402
+from about import machine  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, read_jsonl  # noqa: E402
 
@@ -40,17 +45,23 @@ def measure(retriever, questions: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
-    parser.add_argument("--corpus", default="drcd")
+    parser.add_argument("--corpora", nargs="*", default=["drcd", "xquad_en2zh"])
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
     args = parser.parse_args()
+    results = {"measured": machine()}
     seed_questions = [i["q"] for i in SEED_QUESTIONS["on_topic"]] + SEED_QUESTIONS["off_topic"]
-    results = {"seed": measure(qa.default_retriever(), seed_questions * 3)}
-    bench = Path(args.bench) / args.corpus
-    retriever = corpus_retriever(bench / "corpus.jsonl", Settings.from_env(), progress=False)
-    questions = [q["text"] for q in read_jsonl(bench / "queries.dev.jsonl")][: args.questions]
-    results[args.corpus] = dict(measure(retriever, questions),
-                                passages=len(retriever.index.records),
-                                sentences=len(retriever.index.sentence_spans))
+    seed = qa.default_retriever()
+    results["seed"] = dict(measure(seed, seed_questions * 3), passages=len(seed.index.records))
+    for corpus in args.corpora:
+        bench = Path(args.bench) / corpus
+        retriever = corpus_retriever(bench / "corpus.jsonl", Settings.from_env(), progress=False)
+        questions = [q["text"] for q in read_jsonl(bench / "queries.dev.jsonl")][: args.questions]
+        results[corpus] = dict(measure(retriever, questions),
+                               passages=len(retriever.index.records),
+                               sentences=len(retriever.index.sentence_spans))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(results))
 
 

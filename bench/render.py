@@ -1,97 +1,132 @@
-"""Tables of the README and docs rendered from the JSON the benchmarks write.
+"""Tables and figures of the README and docs rendered from the JSON the benchmarks write.
 
 A table lives between ``<!-- render: NAME -->`` and ``<!-- /render -->`` in a Markdown file;
 ``NAME`` is one of :data:`TABLES`, each a function of the JSON files in ``bench/results/``.
-``python bench/render.py`` rewrites every such table; ``--check`` only reports the tables that
-differ from their JSON (exit status 1), and ``tests/test_docs.py`` runs it in ``make test``.
+A figure in running prose lives between ``<!-- value: FILE PATH FORMAT -->`` and
+``<!-- /value -->``: the value at ``PATH`` (keys joined by ``/``) in ``bench/results/FILE.json``,
+written with the Python format spec ``FORMAT`` (``.1f``, ``.0%``, ``,``; omitted: as is).
+``python bench/render.py`` rewrites every such block; ``--check`` only reports the documents
+whose blocks differ from their JSON (exit status 1), and ``tests/test_docs.py`` runs it in
+``make test``. A block naming a missing table, file or key is an error, never left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
+import tables_chat
+import tables_quality
+import tables_speed
+from doc_tables import components_sets, load_json, measured, ms, value_at
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- render: (\w+) -->\n)(.*?)(<!-- /render -->)", re.S)
-GOALS = {"cmrc2018": 0.970, "drcd": 0.930, "xquad_zh": 0.950, "xquad_en2zh": 0.800,
-         "xquad_zh2mixed": 0.950, "xquad_zh2halfen": 0.750, "xquad_en": 0.960}
+VALUE = re.compile(r"(<!-- value: (\w+) (\S+?)(?: (\S+))? -->)(.*?)(<!-- /value -->)", re.S)
 
 
-def _json(name: str) -> dict:
-    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+def documents() -> list[Path]:
+    """The Markdown files whose blocks are rendered: the README and ``docs/*.md``."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def components() -> list[str]:
-    """Recall of each evidence alone and of the final ranking (bench/components.py)."""
-    rows = ["| dataset | keyword R@1 / MRR@10 | + translated keywords | dense R@1 / MRR@10 | "
-            "final R@1 / MRR@10 | final R@5 | goal R@1 |", "|---|---|---|---|---|---|---|"]
-    for name, result in _json("components").items():
-        pair = [f"{result[k]['recall@1']:.3f} / {result[k]['mrr@10']:.3f}"
-                for k in ("keyword", "keyword+translated", "dense", "final")]
-        goal = f"≥ {GOALS[name]:.3f}" if name in GOALS else ""
-        rows.append(f"| {name} | {' | '.join(pair)} | {result['final']['recall@5']:.3f} | {goal} |")
+def figures() -> list[str]:
+    """The README's one table: final recall, "not found" on held-out questions, speed."""
+    sets = {name: r["final"]["recall@1"] for name, r in components_sets().items()}
+    speed, latency = load_json("speed"), load_json("latency")
+    held_out = load_json("calibration")["cross_validated"]["by_question"]
+
+    def recall(names: list[str]) -> str:
+        return " / ".join(f"{sets[n]:.3f}" for n in names)
+
+    first = speed["first_run"]
+    rows = [
+        "| figure | value | from |", "|---|---|---|",
+        "| recall@1, Chinese questions (cmrc2018 / drcd / xquad_zh) | "
+        f"{recall(['cmrc2018', 'drcd', 'xquad_zh'])} | `bench/components.py` |",
+        "| recall@1, across languages (xquad_en2zh / zh2mixed / zh2halfen) | "
+        f"{recall(['xquad_en2zh', 'xquad_zh2mixed', 'xquad_zh2halfen'])} | "
+        "`bench/components.py` |",
+        f"| recall@1, English questions (xquad_en) | {recall(['xquad_en'])} | "
+        "`bench/components.py` |",
+        "| \"not found\" on held-out questions: answerable kept / unanswerable refused | "
+        f"{held_out['answerable_kept']:.0%} / {held_out['unanswerable_refused']:.0%} | "
+        "`bench/calibrate.py` |",
+        f"| `retrieve()` on the seed, p50 / p95 | {ms(latency['seed']['p50_ms'])} / "
+        f"{ms(latency['seed']['p95_ms'])} | `bench/latency.py` |",
+        f"| indexing (a text file: passages and sentences embedded, keywords, written) | "
+        f"{speed['index']['passages_per_s']:.1f} passages/s "
+        f"({speed['index']['characters'] / speed['index']['seconds']:,.0f} characters/s) | "
+        "`bench/speed.py` |",
+        f"| first run only: model conversion / 8-bit export | {first['conversion_s']:.1f} s / "
+        f"{first['export_s']:.1f} s | `bench/speed.py` |",
+    ]
+    machines = sorted({measured(x["measured"]) for x in
+                       (speed["index"], speed["first_run"], latency)})
+    rows += ["", f"Dev halves of `../shared/bench`, paragraphs without titles; timings measured "
+                 f"{'; '.join(machines)}."]
     return rows
 
 
-def int8_cosine() -> list[str]:
-    """Cosine of the 8-bit passage path to fp32 (bench/int8_cosine.py)."""
-    result = _json("int8_cosine")
-    rows = ["| texts | n | min | 0.1th pct | 1st pct | mean |", "|---|---|---|---|---|---|"]
-    for kind in ("passages", "sentences", "all"):
-        r = result[kind]
-        rows.append(f"| {kind} | {r['n']:,} | {r['min']:.4f} | {r['p0.1']:.4f} | {r['p1']:.4f} | "
-                    f"{r['mean']:.4f} |")
-    return rows
+def _tables() -> dict:
+    """Every table by name: the README's and those of each docs page's module."""
+    found = {"figures": figures}
+    for module in (tables_quality, tables_speed, tables_chat):
+        found.update({name: f for name, f in vars(module).items()
+                      if callable(f) and not name.startswith("_")
+                      and getattr(f, "__module__", None) == module.__name__})
+    return found
 
 
-def load() -> list[str]:
-    """Chat latency under load with hostile uploads in the middle (bench/load.py)."""
-    result = _json("load")
-    rows = ["| window | replies | p50 | p95 |", "|---|---|---|---|"]
-    for key, label in (("before_uploads", "before the uploads"),
-                       ("during_uploads", "during the hostile uploads"),
-                       ("after_uploads", "after them")):
-        r = result[key]
-        rows.append(f"| {label} | {r['requests']:,} | {r['p50_ms']:,} ms | {r['p95_ms']:,} ms |")
-    rows.append(f"| all ({result['clients']} clients, {result['seconds']:.0f} s) | "
-                f"{result['requests']:,} ({result['errors']} errors) | {result['p50_ms']:,} ms | "
-                f"{result['p95_ms']:,} ms |")
-    return rows
+TABLES = _tables()
 
 
-TABLES = {"components": components, "int8_cosine": int8_cosine, "load": load}
+def _format(value, spec: str | None) -> str:
+    return str(value) if spec is None else format(value, spec)
 
 
 def render(text: str) -> str:
-    """``text`` with every table block rendered anew."""
+    """``text`` with every table and value block rendered anew.
+
+    Raises:
+        KeyError, FileNotFoundError: a block names a table, file or key that does not exist.
+    """
     def fill(match: re.Match) -> str:
         lines = TABLES[match.group(2)]()
         return match.group(1) + "\n".join(lines) + "\n" + match.group(4)
-    return BLOCK.sub(fill, text)
+
+    def value(match: re.Match) -> str:
+        return match.group(1) + _format(value_at(match.group(2), match.group(3)),
+                                        match.group(4)) + match.group(6)
+
+    return VALUE.sub(value, BLOCK.sub(fill, text))
 
 
-def stale(documents=DOCUMENTS) -> list[str]:
-    """The documents whose tables differ from what their JSON renders."""
-    return [str(p.relative_to(ROOT)) for p in documents
-            if render(p.read_text(encoding="utf-8")) != p.read_text(encoding="utf-8")]
+def stale(paths: list[Path] | None = None) -> list[str]:
+    """The documents whose blocks differ from what their JSON renders."""
+    out = []
+    for path in paths if paths is not None else documents():
+        text = path.read_text(encoding="utf-8")
+        if render(text) != text:
+            out.append(str(path.relative_to(ROOT)))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale tables, change nothing")
+    parser.add_argument("--check", action="store_true", help="report stale blocks, change nothing")
     args = parser.parse_args()
     if args.check:
         out = stale()
-        print("\n".join(f"{name}: a table differs from its JSON; run bench/render.py"
-                        for name in out) or "all tables match their JSON")
+        print("\n".join(f"{name}: a table or value differs from its JSON; run bench/render.py"
+                        for name in out) or "all tables and values match their JSON")
         sys.exit(1 if out else 0)
-    for path in DOCUMENTS:
-        path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
+    for path in documents():
+        text = path.read_text(encoding="utf-8")
+        if render(text) != text:
+            path.write_text(render(text), encoding="utf-8")
 
 
 if __name__ == "__main__":

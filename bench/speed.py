@@ -1,23 +1,31 @@
-"""The speed benchmark: every figure of the speed issue in one table, baselines in the same run.
+"""Speed of indexing and starting, baselines in the same run; writes bench/results/speed.json.
 
-Sections (each can be skipped):
+Sections (``--only`` picks some; each is written into the JSON with its date, the others kept
+from earlier runs):
 
-- **embedding**: the same passages (first ``--passages`` of drcd) embedded by the baseline,
-  in alternating rounds (``--rounds``, medians),
-  sentence-transformers ``encode`` (fp32, torch, batch 32), and by the default passage path
-  (:mod:`qa.int8`); passages/s, ratio, mean/min cosine to the baseline, share of the CPU's fp32
-  peak (measured here with a 4096² numpy matmul);
-- **recall** (``--recall``): dev recall@1 of cmrc2018, drcd and xquad_en2zh with each passage
-  path (builds the ``qa eval`` indexes on first use: about 10 minutes on two cores), and with
-  the vectors rounded to fp16 as ``--compact`` stores them;
+- **embedding**: the same passages (first ``--passages`` of drcd) embedded in alternating
+  rounds (``--rounds``, medians) by the baseline, sentence-transformers ``encode`` (fp32,
+  torch, batch 32), and by the default passage path (:mod:`qa.int8`); passages/s, ratio,
+  mean/min cosine to the baseline, share of the CPU's fp32 peak (measured here with a 4096²
+  numpy matmul);
+- **index**: ``Retriever(...).index`` building an index of the first ``--index-passages``
+  drcd passages written as one text file (chunking, passage and sentence vectors, keywords,
+  writing), the model already loaded: passages/s of indexing as a user sees it;
+- **first_run**: ``qa ask`` on an empty model cache (``QA_CACHE_DIR`` in a temporary folder):
+  the conversion and export seconds it logs, and its wall time;
 - **start**: ``qa ask`` wall time on a built seed index (median of 3), and seconds until the
   chat page is served by a freshly started ``app.py`` on a built index;
-- **latency**: ``retrieve()`` p50/p95 on the seed;
-- **scale**: ``bench/scale.py`` at each ``--sizes`` (build, load, memory, latency, recall).
+- **recall**: dev recall@1 of ``--recall-sets`` (default cmrc2018, drcd and xquad_en2zh) with
+  each passage path (builds their fp32 ``qa eval`` indexes on first use, which takes long:
+  every passage and sentence through fp32 torch), and with the vectors rounded to fp16 as
+  ``--compact`` stores them. Not a timing: load does not matter.
 
-Run: ``.venv/bin/python bench/speed.py [--passages 1000] [--sizes 100000 1000000] [--recall] [--fp32]``
-(about 22 minutes with the defaults on two cores: embedding 9, start and latency 1, scale 12;
-``--recall`` adds 2.5 once the indexes exist).
+``retrieve()`` latency is ``bench/latency.py``, large corpora ``bench/scale.py``, the chat's
+own timings ``bench/app_timing.py`` and ``bench/load.py``.
+
+Run: ``.venv/bin/python bench/speed.py [--only embedding index first_run start recall]
+[--passages 1000] [--out F]`` (about 15 minutes with every section on two cores; run timing
+sections on a quiet machine).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,10 +49,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from qa.config import Settings  # noqa: E402
+from about import machine  # noqa: E402
 from qa.evaluate import read_jsonl  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
 RECALL_SETS = ("cmrc2018", "drcd", "xquad_en2zh")
+SECTIONS = ("embedding", "index", "first_run", "start", "recall")
+QUESTION = "划船社区党委书记是谁?"
 
 
 def peak_gflops() -> float:
@@ -72,7 +84,7 @@ def embedding(count: int, rounds: int = 2) -> dict:
     baseline.encode_passages(texts[:8])
     fast.encode_passages(texts[:8])
     base_runs, fast_runs = [], []
-    for _ in range(rounds):  # alternating, so drifts of this noisy machine hit both
+    for _ in range(rounds):  # alternating, so drifts of a noisy machine hit both
         started = time.perf_counter()
         base = baseline.encode_passages(texts, batch_size=32)
         base_runs.append(time.perf_counter() - started)
@@ -93,32 +105,61 @@ def embedding(count: int, rounds: int = 2) -> dict:
             "mean_cos": round(float(cos.mean()), 5), "min_cos": round(float(cos.min()), 5)}
 
 
-def recall() -> tuple[dict, dict]:
-    """Dev recall@1 of each passage path (``recall``), and of the default path with every
-    vector rounded to fp16, what ``--compact`` stores (``compact_recall``): same ranking code,
-    question vectors computed once per dataset."""
-    from qa.evaluate import corpus_retriever, evaluate, judged, read_qrels
+def index(count: int) -> dict:
+    """Seconds to build an index of ``count`` drcd passages (one text file, blank lines between
+    paragraphs), the passage encoder loaded beforehand."""
+    from qa.encoder import get_passage_encoder
+    from qa.retriever import Retriever
 
-    paths, compact = {}, {}
-    for name in RECALL_SETS:
-        folder = BENCH / name
-        qrels = read_qrels(folder / "qrels.dev.tsv")
-        queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
-        vectors = None
-        for backend in ("torch", "int8"):
-            settings = replace(Settings.from_env(), passage_backend=backend)
-            retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
-            if vectors is None:  # questions take the same path whatever embeds passages
-                vectors = retriever.query_encoder.encode_queries(
-                    [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
-            paths[f"{name}/{backend}"] = evaluate(retriever, queries, qrels, vectors)["recall@1"]
-        _, arrays = retriever._loaded()  # the default (int8) path's index, at fp16
-        arrays.passages = arrays.passages.astype(np.float16).astype(np.float32)
-        arrays.sentences = arrays.sentences.astype(np.float16).astype(np.float32)
-        compact[name] = {"fp32": paths[f"{name}/int8"],
-                         "fp16": evaluate(retriever, queries, qrels, vectors)["recall@1"]}
-        retriever.reload()
-    return paths, compact
+    settings = Settings.from_env()
+    get_passage_encoder(settings).encode_passages(["预热 warm-up"])
+    work = Path(tempfile.mkdtemp(prefix="qa-speed-index-"))
+    try:
+        docs = work / "docs"
+        docs.mkdir()
+        texts = [row["text"] for row in read_jsonl(BENCH / "drcd" / "corpus.jsonl")][:count]
+        (docs / "drcd.txt").write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+        retriever = Retriever(work / "index", documents=[docs], settings=settings,
+                              progress=False)
+        started = time.perf_counter()
+        built = retriever.index
+        seconds = time.perf_counter() - started
+        counts = built.manifest["counts"]
+        return {"source_paragraphs": count, "passages": counts["passages"],
+                "sentences": counts["sentences"], "seconds": round(seconds, 1),
+                "passages_per_s": round(counts["passages"] / seconds, 2),
+                "characters": sum(len(t) for t in texts)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _logged_seconds(pattern: str, text: str) -> float | None:
+    found = re.search(pattern, text)
+    return float(found.group(1)) if found else None
+
+
+def first_run() -> dict:
+    """``qa ask`` on an empty model cache: conversion and export as logged, and wall time."""
+    work = Path(tempfile.mkdtemp(prefix="qa-first-run-"))
+    try:
+        (work / "docs").mkdir()
+        shutil.copytree(ROOT / "seeds", work / "docs", dirs_exist_ok=True)
+        env = dict(os.environ, HF_HUB_OFFLINE="1", QA_CACHE_DIR=str(work / "cache"))
+        command = [sys.executable, "-m", "qa", "ask", QUESTION, "--docs", str(work / "docs"),
+                   "--index-root", str(work / "index")]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              check=True)
+        wall = time.perf_counter() - started
+        size = {p.name: round(sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 1e6)
+                for p in (work / "cache").iterdir() if p.is_dir()}
+        record = next((work / "cache").glob("*-onnx-int8/int8-export.json"))
+        return {"conversion_s": _logged_seconds(r"model converted in ([\d.]+) s", done.stderr),
+                "export_s": _logged_seconds(r"8-bit export done in ([\d.]+) s", done.stderr),
+                "first_qa_ask_wall_s": round(wall, 1), "cache_mb": size,
+                "export_version": json.loads(record.read_text())["export_version"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def start() -> dict:
@@ -128,7 +169,7 @@ def start() -> dict:
     walls = []
     for _ in range(3):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa", "ask", "划船社区党委书记是谁?"], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "qa", "ask", QUESTION], cwd=ROOT,
                        env=env, check=True, capture_output=True)
         walls.append(time.perf_counter() - started)
     from load import start_app
@@ -147,81 +188,63 @@ def start() -> dict:
     return {"qa_ask_wall_s": round(float(np.median(walls)), 2), "page_served_s": round(served, 1)}
 
 
-def latency() -> dict:
-    import qa
-    from latency import SEED_QUESTIONS, measure
+def recall(sets: list[str]) -> dict:
+    """Dev recall@1 of each passage path, and of the default path with every vector rounded
+    to fp16, what ``--compact`` stores: same ranking code, question vectors computed once per
+    dataset."""
+    from qa.evaluate import corpus_retriever, evaluate, judged, read_qrels
 
-    questions = [i["q"] for i in SEED_QUESTIONS["on_topic"]] + SEED_QUESTIONS["off_topic"]
-    return measure(qa.default_retriever(), questions * 3)
-
-
-def table(results: dict) -> str:
-    lines = ["| figure | value | goal |", "|---|---|---|"]
-    e = results.get("embedding")
-    if e:
-        lines += [
-            f"| passages/s, sentence-transformers fp32 batch 32 (baseline) | {e['baseline_per_s']} "
-            f"({e['baseline_share_of_peak']:.0%} of {e['peak_gflops']} GFLOP/s peak) | |",
-            f"| passages/s, 8-bit ONNX (default) | {e['int8_per_s']} = **{e['ratio']}x** "
-            f"(rounds {e['ratios_per_round']}; mean cos {e['mean_cos']}, min {e['min_cos']}) "
-            "| ≥ 2x, cos ≥ 0.99 |"]
-    for key, value in results.get("recall", {}).items():
-        lines.append(f"| dev recall@1 {key} | {value} | int8 within 0.005 of torch |")
-    for key, value in results.get("compact_recall", {}).items():
-        lines.append(f"| dev recall@1 {key}, fp32 / fp16 (compact) vectors | {value['fp32']} / "
-                     f"{value['fp16']} | |")
-    s = results.get("start")
-    if s:
-        lines += [f"| `qa ask` wall, built index | {s['qa_ask_wall_s']} s | ≤ 5 s |",
-                  f"| chat page served after start, built index | {s['page_served_s']} s | ≤ 10 s |"]
-    lat = results.get("latency")
-    if lat:
-        lines.append(f"| retrieve() seed p50 / p95 | {lat['p50_ms']} / {lat['p95_ms']} ms | "
-                     "≤ 25 / 50 ms |")
-    for row in results.get("scale", []):
-        n = row["passages"]
-        tag = f"{n:,}{' compact' if row['compact'] else ''}"
-        lines += [
-            f"| {tag}: retrieve() p50 / p95 | {row['p50_ms']} / {row['p95_ms']} ms | "
-            f"{'≤ 40 / 80' if n <= 100_000 else '≤ 60 / 120'} ms |",
-            f"| {tag}: dense recall@10 vs exact ({row['dense_kind']}) | "
-            f"{row['dense_recall@10_vs_exact']} | ≥ 0.98 |",
-            f"| {tag}: drcd recall@1 / @10 | {row['recall@1']} / {row['recall@10']} | |",
-            f"| {tag}: memory per passage: private resident / on disk | "
-            f"{row['private_bytes_per_passage']} / {row['disk_bytes_per_passage']} B "
-            f"(+{row['mapped_file_mb']} MB of mapped file pages) | |",
-            f"| {tag}: build s (dense / keyword / write), load s | {row['dense_build_s']} / "
-            f"{row['keyword_build_s']} / {row['write_s']}, {row['load_s']} | |"]
-    return "\n".join(lines)
+    out = {}
+    for name in sets:
+        folder = BENCH / name
+        qrels = read_qrels(folder / "qrels.dev.tsv")
+        queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
+        vectors = None
+        row = {}
+        for backend in ("torch", "int8"):
+            settings = replace(Settings.from_env(), passage_backend=backend)
+            retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
+            if vectors is None:  # questions take the same path whatever embeds passages
+                vectors = retriever.query_encoder.encode_queries(
+                    [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
+            row["fp32" if backend == "torch" else "int8"] = \
+                evaluate(retriever, queries, qrels, vectors)["recall@1"]
+        _, arrays = retriever._loaded()  # the default (int8) path's index, at fp16
+        arrays.passages = arrays.passages.astype(np.float16).astype(np.float32)
+        arrays.sentences = arrays.sentences.astype(np.float16).astype(np.float32)
+        row["int8_fp16_vectors"] = evaluate(retriever, queries, qrels, vectors)["recall@1"]
+        retriever.reload()
+        out[name] = row
+        print(name, row, file=sys.stderr, flush=True)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS,
+                        default=[s for s in SECTIONS if s != "recall"])
     parser.add_argument("--passages", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--fp32", action="store_true",
-                        help="scale runs with fp32 vectors (default: fp16, as indexes of that size)")
-    parser.add_argument("--recall", action="store_true")
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["embedding", "start", "latency", "scale"])
+    parser.add_argument("--index-passages", type=int, default=500)
+    parser.add_argument("--recall-sets", nargs="+", default=list(RECALL_SETS),
+                        help="dev sets of the recall section (each builds an fp32 index once: "
+                             "drcd about 25 minutes on two cores)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "speed.json")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    results: dict = {}
-    if "embedding" not in args.skip and args.passages:
-        results["embedding"] = embedding(args.passages, args.rounds)
-    if args.recall:
-        results["recall"], results["compact_recall"] = recall()
-    if "start" not in args.skip:
-        results["start"] = start()
-    if "latency" not in args.skip:
-        results["latency"] = latency()
-    if "scale" not in args.skip and args.sizes:
-        from scale import run
-
-        results["scale"] = run(args.sizes, not args.fp32, 200, BENCH / "drcd")
-    print(json.dumps(results, indent=1))
-    print(table(results))
+    results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+    run = {"embedding": lambda: embedding(args.passages, args.rounds),
+           "index": lambda: index(args.index_passages), "first_run": first_run,
+           "start": start, "recall": lambda: recall(args.recall_sets)}
+    for section in SECTIONS:
+        if section in args.only:
+            about = machine()
+            results[section] = dict(run[section](), measured=about)
+            print(section, json.dumps(results[section]), file=sys.stderr, flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    print(json.dumps(results, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""What the table modules share: reading ``bench/results/*.json`` and formatting its figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+GOALS = {"cmrc2018": 0.970, "drcd": 0.930, "xquad_zh": 0.950, "xquad_en2zh": 0.800,
+         "xquad_zh2mixed": 0.950, "xquad_zh2halfen": 0.750, "xquad_en": 0.960}
+SHORT = {"xquad_en2zh": "en2zh", "xquad_zh2mixed": "zh2mixed", "xquad_zh2halfen": "zh2halfen"}
+
+
+def load_json(name: str) -> dict:
+    """``bench/results/NAME.json``."""
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def value_at(name: str, path: str):
+    """The value at ``path`` (keys joined by ``/``, list indexes as numbers) in ``NAME.json``."""
+    value = load_json(name)
+    for key in path.split("/"):
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    return value
+
+
+def components_sets() -> dict:
+    """Per dev set, recall of each evidence and of the final ranking (bench/components.py)."""
+    data = load_json("components")
+    return data.get("datasets", data)
+
+
+def measured(about: dict) -> str:
+    """``2026-11-29, 2-core AMD EPYC, commit 4e8d757`` from a ``measured`` record
+    (bench/about.py)."""
+    text = f"{about['date']}, {about['cores']}-core {about.get('cpu', 'CPU')}"
+    return text + (f", commit {about['commit']}" if about.get("commit") else "")
+
+
+def ms(value: float) -> str:
+    """Milliseconds, one decimal under 100."""
+    return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
+
+
+def row(*cells) -> str:
+    """A Markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"

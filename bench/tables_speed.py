@@ -1,0 +1,77 @@
+"""Tables of docs/speed.md: embedding, indexing, first run, latency, large corpora, the chat's
+start (from speed.json, latency.json, scale.json and app_timing.json)."""
+
+from __future__ import annotations
+
+from doc_tables import load_json, measured, ms, row
+
+
+def speed() -> list[str]:
+    """Embedding, indexing, first run and start (bench/speed.py)."""
+    data = load_json("speed")
+    e, i, f, s = data["embedding"], data["index"], data["first_run"], data["start"]
+    rows = ["| figure | value | measured |", "|---|---|---|",
+            f"| passages/s, sentence-transformers fp32, batch 32 (baseline) | "
+            f"{e['baseline_per_s']:.2f} ({e['baseline_share_of_peak']:.0%} of the fp32 peak, "
+            f"{e['peak_gflops']:.0f} GFLOP/s) | {measured(e['measured'])} |",
+            f"| passages/s, 8-bit ONNX (the default) | {e['int8_per_s']:.2f} = "
+            f"**{e['ratio']:.2f}x** (rounds: "
+            f"{', '.join(f'{x:.2f}x' for x in e['ratios_per_round'])}); cosine to the baseline "
+            f"mean {e['mean_cos']:.4f}, min {e['min_cos']:.4f} | {measured(e['measured'])} |",
+            f"| indexing {i['source_paragraphs']:,} drcd paragraphs in one text file "
+            f"({i['characters']:,} characters: {i['passages']:,} passages, {i['sentences']:,} "
+            f"sentences), model loaded | {i['seconds']:.1f} s = {i['passages_per_s']:.1f} "
+            f"passages/s, {i['characters'] / i['seconds']:,.0f} characters/s | "
+            f"{measured(i['measured'])} |",
+            f"| first run: conversion / 8-bit export / whole first `qa ask` | "
+            f"{f['conversion_s']:.1f} s / {f['export_s']:.1f} s / {f['first_qa_ask_wall_s']:.1f} s"
+            f" | {measured(f['measured'])} |",
+            f"| `qa ask` on a built index, wall (median of 3) | {s['qa_ask_wall_s']:.2f} s | "
+            f"{measured(s['measured'])} |",
+            f"| chat page served after start, built index | {s['page_served_s']:.1f} s | "
+            f"{measured(s['measured'])} |"]
+    return rows
+
+
+def latency() -> list[str]:
+    """retrieve() end to end, one question at a time (bench/latency.py)."""
+    data = load_json("latency")
+    rows = ["| index | passages | questions | p50 | p95 |", "|---|---|---|---|---|"]
+    for name, r in data.items():
+        if name != "measured":
+            rows.append(f"| {name} | {r['passages']:,} | {r['questions']} | {ms(r['p50_ms'])} | "
+                        f"{ms(r['p95_ms'])} |")
+    rows += ["", f"Measured {measured(data['measured'])}."]
+    return rows
+
+
+def scale() -> list[str]:
+    """Large synthetic corpora grown from drcd (bench/scale.py)."""
+    rows = ["| passages | vectors | `retrieve()` p50 / p95 | dense recall@10 vs exact | "
+            "drcd R@1 / R@10 | private memory per passage | on disk per passage | "
+            "build: dense / keyword / write | load | measured |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in load_json("scale")["rows"]:
+        vectors = "fp16" if r["compact"] else "fp32"
+        rows.append(row(
+            f"{r['passages']:,}", vectors, f"{ms(r['p50_ms'])} / {ms(r['p95_ms'])}",
+            f"{r['dense_recall@10_vs_exact']:.3f}", f"{r['recall@1']:.3f} / {r['recall@10']:.3f}",
+            f"{r['private_bytes_per_passage'] / 1024:.2f} KB (+{r['mapped_file_mb']:,} MB mapped "
+            "file pages)", f"{r['disk_bytes_per_passage'] / 1024:.1f} KB",
+            f"{r['dense_build_s']:.0f} / {r['keyword_build_s']:.0f} / {r['write_s']:.0f} s",
+            f"{r['load_s']:.1f} s", measured(r["measured"])))
+    return rows
+
+
+def app_timing() -> list[str]:
+    """The chat through its API (bench/app_timing.py)."""
+    data = load_json("app_timing")
+    cold, warm, api = data["cold_index_build"], data["built_index"], data["api_reply_ms"]
+    return ["| figure | value |", "|---|---|",
+            f"| page served after start: no index yet / built index | "
+            f"{cold['page_served_s']:.1f} s / {warm['page_served_s']:.1f} s |",
+            f"| first answer after start: no index yet / built index | "
+            f"{cold['first_answer_s']:.1f} s / {warm['first_answer_s']:.1f} s |",
+            f"| `/chat` API reply, p50 / p95 over {api['n']} questions | {api['p50']:,} ms / "
+            f"{api['p95']:,} ms |",
+            "", f"Measured {measured(data['measured'])}."]
