@@ -1,9 +1,10 @@
-"""Calibrate the "not found" decision, and measure it on questions the fit never saw.
+"""Calibrate the tiers ("answers", "possibly relevant", "not found"), and measure them on
+questions the fit never saw.
 
 Data (dev halves of ../shared/bench only): for each corpus, its own dev questions are
-*answerable*; questions from an unrelated dataset asked of it are *unanswerable*
-(pairs listed in PAIRS). For each question the ranking's best passage gives five features
-(:data:`qa.calibration.FEATURES`):
+*answerable*; questions from an unrelated dataset asked of it are *unanswerable* (questions
+about other documents and general knowledge; pairs listed in PAIRS). For each question the
+ranking's passages give five features (:data:`qa.calibration.FEATURES`):
 
 - ``passage_margin``: its passage cosine minus the question's mean cosine to the background
   sentences of ``qa/background.json`` in the passage's script;
@@ -12,31 +13,32 @@ Data (dev halves of ../shared/bench only): for each corpus, its own dev question
 - ``cross_script``: 1 when the passage's script differs from the question's;
 - ``translated``: the strength of the dictionary-translated keywords (cross-script passages).
 
-A logistic regression (numpy, L2-regularised, Newton steps) maps them to P(answerable). The
-threshold is the highest probability that still keeps ``--keep`` (default 98%) of the
-answerable questions: a missed answer costs a user more than a weak passage shown with a low
-relevance. It is chosen on what ``retrieve()`` decides on: the highest probability of *any*
-passage (it keeps every passage at or above the threshold, best first by fused score), not
-only of the best-ranked one (whose figures are reported as ``best_ranked_only``).
+A logistic regression (numpy, L2-regularised, Newton steps) maps them to P(answers). Two
+thresholds, both chosen on what ``retrieve()`` decides on:
+
+- ``threshold`` (the *answer* tier): the lowest probability at which at most ``--answer-risk``
+  (default 4%) of the unanswerable questions still get a passage that "answers";
+- ``possible_threshold`` (*possibly relevant*): the highest probability at which at most
+  ``--hide`` (default 0.5%) of the answerable questions of each question set have their right
+  passage in the ranking's top 3 but under it, hidden.
 
 Figures (all written to ``bench/results/calibration.json``, ``--out``):
 
-- ``fit``: kept / refused on the rows the model was fitted on (optimistic by construction);
+- ``fit``: the tiers on the rows the model was fitted on (optimistic by construction);
 - ``cross_validated``: the same figures on held-out questions, two ways. ``by_question``:
   5 folds, a question text's rows (answerable on its corpus, unanswerable on another) never
-  split between fitting and testing, so no question is scored by a model that saw it.
-  ``by_corpus``: leave one corpus out, fit on the other three with their threshold, test on
-  the fourth: the closest to a user's own documents, which the model has never seen. In both
-  the threshold is chosen on the fitting folds only;
-- ``seed``: the shipped model on the seed's 20 on-topic and 20 off-topic questions
-  (``tests/data/seed_questions.json``, never used for fitting): on-topic answered when the
-  expected text is in the top 3, off-topic refused when nothing is returned;
+  split between fitting and testing. ``by_corpus``: leave one corpus out, fit on the other
+  three with their thresholds, test on the fourth: the closest to a user's own documents. In
+  both, the thresholds are chosen on the fitting folds only;
+- ``seed``: the shipped model on the seed's questions (``tests/data/seed_questions.json``,
+  never used for fitting): on-topic, and the off-topic set (general knowledge, near-topic
+  questions the seed does not answer, questions about other documents; Chinese and English);
 - ``matches_shipped``: whether this fit reproduces ``qa/calibration.json``.
 
 ``--write-model`` also writes the fitted model to ``qa/calibration.json``, which
 ``retrieve()`` uses (only when the fit itself is meant to change).
 
-Run: ``.venv/bin/python bench/calibrate.py [--keep 0.98] [--per-side 400] [--write-model]``
+Run: ``.venv/bin/python bench/calibrate.py [--per-side 400] [--write-model]``
 (about 3 minutes on two cores once the ``qa eval`` indexes exist).
 """
 
@@ -57,9 +59,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
+from qa import calibration  # noqa: E402
 from qa.calibration import FEATURES, features_of  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import corpus_retriever, read_jsonl  # noqa: E402
+from qa.evaluate import corpus_retriever, read_jsonl, read_qrels  # noqa: E402
 
 # corpus -> (answerable question sets, unanswerable question sets)
 PAIRS = {
@@ -69,38 +72,49 @@ PAIRS = {
     "drcd": (["drcd"], ["xquad_zh", "xquad_en"]),
 }
 FOLDS = 5
+HIDE = 0.005  # right answers in the top 3 the possible tier may hide (goal: at most 1%)
+ANSWER_RISK = 0.04  # unanswerable questions that may get an answer (goal: 95% refused)
+OFF_TOPIC = ("off_topic", "near_topic", "other_documents")
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.json"
 SHIPPED = ROOT / "qa" / "calibration.json"
 
 
 def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0):
     """Per row (a question asked of a corpus): the best-ranked passage's features, the label,
-    every passage's features, the question's text and the corpus."""
+    every passage's features, the right passage's features when the ranking puts it in the top
+    3 (else NaN), the question's text, the corpus and the question set."""
     rng = random.Random(seed)
     settings = Settings.from_env()
-    rows, labels, every, texts, where = [], [], [], [], []
+    rows, labels, every, right, texts, where, asked = [], [], [], [], [], [], []
     for corpus in corpora:
         good, bad = PAIRS[corpus]
         retriever = corpus_retriever(bench / corpus / "corpus.jsonl", settings, progress=False)
+        ids = [r.id for r in retriever.index.records]
         for label, sets in ((1, good), (0, bad)):
-            questions = []
+            questions, qrels = [], {}
             for name in sets:
-                questions += [q["text"] for q in read_jsonl(bench / name / "queries.dev.jsonl")]
+                questions += [dict(q, set=name) for q in read_jsonl(bench / name / "queries.dev.jsonl")]
+                if label:
+                    qrels.update(read_qrels(bench / name / "qrels.dev.tsv"))
             questions = rng.sample(questions, min(per_side, len(questions)))
-            prepared = [retriever.prepare(q) for q in questions]
+            prepared = [retriever.prepare(q["text"]) for q in questions]
             vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
-            for text, question, vector in zip(questions, prepared, vectors):
+            for query, question, vector in zip(questions, prepared, vectors):
                 evidence = retriever.evidence(question, vector)
-                top = int(np.argmax(evidence.fused))
-                rows.append(features_of(evidence, np.array([top]))[0])
+                top3 = [r.row for r in retriever.rank(question, 3, vector)]
+                rows.append(features_of(evidence, np.array(top3[:1]))[0])
                 labels.append(label)
                 scored = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
                 every.append(features_of(evidence, scored).astype(np.float32))
-                texts.append(text)
+                hit = [r for r in top3 if label and ids[r] in qrels.get(str(query["id"]), ())]
+                right.append(features_of(evidence, np.array(hit[:1]))[0] if hit
+                             else np.full(len(FEATURES), np.nan))
+                texts.append(query["text"])
                 where.append(corpus)
+                asked.append(query["set"])
         print(f"{corpus}: {len(rows)} rows so far", file=sys.stderr)
-    return (np.array(rows), np.array(labels, dtype=float), every, np.array(texts),
-            np.array(where))
+    return (np.array(rows), np.array(labels, dtype=float), every, np.array(right),
+            np.array(texts), np.array(where), np.array(asked))
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 50):
@@ -123,33 +137,67 @@ def best_probability(every: list[np.ndarray], bias: float, coef: list[float]) ->
     return 1 / (1 + np.exp(-logits))
 
 
-def rates(kept: np.ndarray, y: np.ndarray) -> dict:
-    return {"answerable_kept": round(float(kept[y == 1].mean()), 4),
-            "unanswerable_refused": round(float((~kept)[y == 0].mean()), 4),
-            "answerable": int((y == 1).sum()), "unanswerable": int((y == 0).sum())}
+def right_probability(right: np.ndarray, bias: float, coef: list[float]) -> np.ndarray:
+    """The right passage's probability (NaN where the ranking has it outside the top 3)."""
+    return 1 / (1 + np.exp(-(right @ np.array(coef) + bias)))
 
 
-def calibrate(x, y, every, keep: float) -> tuple[float, list[float], float]:
-    """Coefficients and the threshold that keeps ``keep`` of the answerable rows."""
+def tiers(best: np.ndarray, right: np.ndarray, y: np.ndarray, answer, possible) -> dict:
+    """Shares of answerable questions answered (a passage in the answer tier), of hidden
+    right answers (in the top 3 but under ``possible``), and of unanswerable questions
+    refused (no passage in the answer tier) and with nothing shown at all. The thresholds
+    are numbers or one per row."""
+    answer, possible = np.broadcast_to(answer, y.shape), np.broadcast_to(possible, y.shape)
+    good, bad = y == 1, y == 0
+    share = lambda kept: round(float(kept.mean()), 4)  # noqa: E731
+    return {"answerable": int(good.sum()), "unanswerable": int(bad.sum()),
+            "answerable_answered": share(best[good] >= answer[good]),
+            "right_in_top3": share(~np.isnan(right[good])),
+            "right_hidden": share(right[good] < possible[good]),
+            "unanswerable_refused": share(best[bad] < answer[bad]),
+            "unanswerable_nothing_shown": share(best[bad] < possible[bad])}
+
+
+def hiding_at_most(probabilities: np.ndarray, hide: float) -> float:
+    """The highest threshold under which at most ``hide`` of the rows' right passages fall
+    (NaN: the right passage is not in the top 3, never hidden by a threshold)."""
+    shown = np.sort(probabilities)  # NaN sorts last
+    allowed = int(hide * len(shown))
+    return float(shown[allowed]) if allowed < len(shown) and not np.isnan(shown[allowed]) \
+        else float(np.nanmin(shown))
+
+
+def calibrate(x, y, every, right, asked, hide: float, answer_risk: float):
+    """Coefficients and both thresholds (see the module docstring); the possible threshold
+    hides at most ``hide`` of the right answers of *each* question set (a cross-lingual set's
+    right passages score lower than the others')."""
     bias, coef = fit(x, y)
-    p = best_probability(every, bias, coef)
-    return bias, coef, float(np.quantile(p[y == 1], 1 - keep))
+    best = best_probability(every, bias, coef)
+    answer = float(np.quantile(best[y == 0], 1 - answer_risk))
+    chances = right_probability(right, bias, coef)
+    possible = min(hiding_at_most(chances[(y == 1) & (asked == name)], hide)
+                   for name in np.unique(asked[y == 1]))
+    return bias, coef, max(answer, possible), min(answer, possible)
 
 
-def held_out(x, y, every, keep: float, folds: np.ndarray) -> dict:
-    """Kept / refused on each fold's rows by a model and threshold fitted on the others,
-    pooled over all rows and per fold."""
-    kept = np.zeros(len(y), dtype=bool)
+def held_out(x, y, every, right, asked, hide: float, answer_risk: float,
+             folds: np.ndarray) -> dict:
+    """The tiers on each fold's rows by a model and thresholds fitted on the others, pooled
+    over all rows and per fold."""
+    best, shown = np.zeros(len(y)), np.zeros(len(y))
+    answer_at, possible_at = np.zeros(len(y)), np.zeros(len(y))
     per_fold = {}
     for fold in np.unique(folds):
-        test = folds == fold
-        train = ~test
-        bias, coef, threshold = calibrate(x[train], y[train],
-                                          [f for f, t in zip(every, train) if t], keep)
-        p = best_probability([f for f, t in zip(every, test) if t], bias, coef)
-        kept[test] = p >= threshold
-        per_fold[str(fold)] = dict(rates(kept[test], y[test]), threshold=round(threshold, 4))
-    return dict(rates(kept, y), folds=per_fold)
+        test, train = folds == fold, folds != fold
+        bias, coef, answer, possible = calibrate(
+            x[train], y[train], [f for f, t in zip(every, train) if t], right[train],
+            asked[train], hide, answer_risk)
+        best[test] = best_probability([f for f, t in zip(every, test) if t], bias, coef)
+        shown[test] = right_probability(right[test], bias, coef)
+        answer_at[test], possible_at[test] = answer, possible
+        per_fold[str(fold)] = dict(tiers(best[test], shown[test], y[test], answer, possible),
+                                   threshold=round(answer, 4), possible_threshold=round(possible, 4))
+    return dict(tiers(best, shown, y, answer_at, possible_at), folds=per_fold)
 
 
 def question_folds(texts: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -161,19 +209,30 @@ def question_folds(texts: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
 
 
 def seed_check() -> dict:
-    """The shipped model on the seed's on- and off-topic questions (never fitted on)."""
+    """The shipped model on the seed's questions (never fitted on): on-topic questions whose
+    expected text is shown in the top 3 (any tier) and answered (the answer tier); off-topic
+    questions refused (no passage answers) and with nothing shown, per kind."""
     import qa
 
     questions = json.loads(SEED_QUESTIONS.read_text(encoding="utf-8"))
     retriever = qa.default_retriever()
-    missed = [item["q"] for item in questions["on_topic"]
-              if not any(item["expect"] in p.text for p in retriever.retrieve(item["q"], k=3))]
-    answered = [q for q in questions["off_topic"] if retriever.retrieve(q, k=3)]
-    return {"on_topic": len(questions["on_topic"]),
-            "on_topic_answered": len(questions["on_topic"]) - len(missed),
-            "off_topic": len(questions["off_topic"]),
-            "off_topic_refused": len(questions["off_topic"]) - len(answered),
-            "on_topic_missed": missed, "off_topic_answered": answered}
+    shown, answered = [], []
+    for item in questions["on_topic"]:
+        found = [p for p in retriever.retrieve(item["q"], k=3, possible=True)
+                 if item["expect"] in p.text]
+        shown.append(bool(found))
+        answered.append(bool(found) and found[0].tier == "answer")
+    out = {"on_topic": len(shown), "on_topic_shown": sum(shown),
+           "on_topic_answered": sum(answered),
+           "on_topic_hidden": [i["q"] for i, s in zip(questions["on_topic"], shown) if not s]}
+    for kind in OFF_TOPIC:
+        results = [retriever.retrieve(q, k=3, possible=True) for q in questions[kind]]
+        out[kind] = {"questions": len(results),
+                     "refused": sum(all(p.tier != "answer" for p in r) for r in results),
+                     "nothing_shown": sum(not r for r in results),
+                     "answered": [q for q, r in zip(questions[kind], results)
+                                  if any(p.tier == "answer" for p in r)]}
+    return out
 
 
 def main() -> None:
@@ -181,8 +240,10 @@ def main() -> None:
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
     parser.add_argument("--per-side", type=int, default=400)
     parser.add_argument("--corpora", default=",".join(PAIRS), help="comma-separated")
-    parser.add_argument("--keep", type=float, default=0.98,
-                        help="share of answerable questions the threshold keeps")
+    parser.add_argument("--hide", type=float, default=HIDE,
+                        help="share of answerable questions whose top-3 right passage may be hidden")
+    parser.add_argument("--answer-risk", type=float, default=ANSWER_RISK,
+                        help="share of unanswerable questions that may get an answer")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "calibration.json")
     parser.add_argument("--write-model", action="store_true",
                         help="also write the fitted model to qa/calibration.json")
@@ -191,36 +252,43 @@ def main() -> None:
     started = time.time()
     about = machine()
     corpora = args.corpora.split(",")
-    x, y, every, texts, where = collect(Path(args.bench), args.per_side, corpora)
-    bias, coef, threshold = calibrate(x, y, every, args.keep)
-    accepted = best_probability(every, bias, coef) >= threshold
-    top_accepted = 1 / (1 + np.exp(-(x @ np.array(coef) + bias))) >= threshold
-    figures = dict(rates(accepted, y), best_ranked_only=rates(top_accepted, y), rows=int(len(y)))
+    x, y, every, right, texts, where, asked = collect(Path(args.bench), args.per_side, corpora)
+    bias, coef, answer, possible = calibrate(x, y, every, right, asked, args.hide,
+                                             args.answer_risk)
+    figures = dict(tiers(best_probability(every, bias, coef), right_probability(right, bias, coef),
+                         y, answer, possible), rows=int(len(y)))
     model = {"features": FEATURES, "bias": bias, "coefficients": coef,
-             "threshold": round(threshold, 4),
+             "threshold": round(answer, 4), "possible_threshold": round(possible, 4),
              "calibrated_on": {c: PAIRS[c] for c in corpora}, "per_side": args.per_side,
-             "figures": figures, "seconds": round(time.time() - started, 1)}
+             "hide": args.hide, "answer_risk": args.answer_risk, "figures": figures}
     shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
     same = (shipped["features"] == FEATURES and shipped["threshold"] == model["threshold"]
+            and shipped.get("possible_threshold") == model["possible_threshold"]
             and np.allclose(shipped["coefficients"], coef, rtol=1e-6)
             and np.isclose(shipped["bias"], bias, rtol=1e-6))
     if args.write_model:
         SHIPPED.write_text(json.dumps(model, indent=2) + "\n")
-    cross = {"by_question": dict(held_out(x, y, every, args.keep,
-                                          question_folds(texts, FOLDS)), method=(
-                 f"{FOLDS} folds; all rows of one question text in one fold")),
-             "by_corpus": dict(held_out(x, y, every, args.keep, where),
+        calibration.load.cache_clear()
+    cross = {"by_question": dict(held_out(x, y, every, right, asked, args.hide, args.answer_risk,
+                                          question_folds(texts, FOLDS)),
+                                 method=f"{FOLDS} folds; all rows of one question text in one fold"),
+             "by_corpus": dict(held_out(x, y, every, right, asked, args.hide, args.answer_risk,
+                                        where),
                                method="leave one corpus out")}
-    out = {"date": datetime.date.today().isoformat(), "measured": about, "keep": args.keep,
-           "model": {k: model[k] for k in ("features", "bias", "coefficients", "threshold")},
-           "matches_shipped": bool(same), "fit": figures, "cross_validated": cross,
-           "calibrated_on": model["calibrated_on"], "per_side": args.per_side}
+    out = {"date": datetime.date.today().isoformat(), "measured": about, "hide": args.hide,
+           "answer_risk": args.answer_risk,
+           "model": {k: model[k] for k in ("features", "bias", "coefficients", "threshold",
+                                           "possible_threshold")},
+           "matches_shipped": bool(same or args.write_model), "fit": figures,
+           "cross_validated": cross, "calibrated_on": model["calibrated_on"],
+           "per_side": args.per_side}
     if not args.no_seed:
         out["seed"] = seed_check()
     out["seconds"] = round(time.time() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(out, indent=1, ensure_ascii=False))
+    print(json.dumps({k: v for k, v in out.items() if k != "cross_validated"}, indent=1,
+                     ensure_ascii=False))
 
 
 if __name__ == "__main__":

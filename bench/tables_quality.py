@@ -105,32 +105,53 @@ def grid_summary() -> list[str]:
 
 
 def calibration() -> list[str]:
-    """Kept / refused on the fitting rows and on held-out questions (bench/calibrate.py)."""
+    """The tiers on the fitting rows and on held-out questions (bench/calibrate.py)."""
     data = load_json("calibration")
     cross = data["cross_validated"]
-    lines = ["| questions | answerable | unanswerable | answerable kept | unanswerable refused |",
-             "|---|---|---|---|---|"]
+    lines = ["| questions | answerable | unanswerable | answerable: answered | "
+             "right passage in the top 3 but hidden | unanswerable: refused (no answer) | "
+             "unanswerable: nothing shown |", "|---|---|---|---|---|---|---|"]
 
-    def row(label: str, r: dict) -> str:
-        return (f"| {label} | {r['answerable']:,} | {r['unanswerable']:,} | "
-                f"{r['answerable_kept']:.1%} | {r['unanswerable_refused']:.1%} |")
+    def line(label: str, r: dict) -> str:
+        return row(label, f"{r['answerable']:,}", f"{r['unanswerable']:,}",
+                   f"{r['answerable_answered']:.1%}", f"{r['right_hidden']:.1%}",
+                   f"{r['unanswerable_refused']:.1%}", f"{r['unanswerable_nothing_shown']:.1%}")
 
-    lines.append(row("the rows it was fitted on (in-sample)", data["fit"]))
-    lines.append(row("held out: 5 folds by question", cross["by_question"]))
-    lines.append(row("held out: leave one corpus out (all four)", cross["by_corpus"]))
+    lines.append(line("the rows it was fitted on (in-sample)", data["fit"]))
+    lines.append(line("held out: 5 folds by question", cross["by_question"]))
+    lines.append(line("held out: leave one corpus out (all four)", cross["by_corpus"]))
     for corpus, r in cross["by_corpus"]["folds"].items():
-        lines.append(row(f"… held-out corpus {corpus}", r))
+        lines.append(line(f"… held-out corpus {corpus}", r))
     return lines
 
 
 def calibration_seed() -> list[str]:
     """The shipped model on the seed's own questions (bench/calibrate.py)."""
     seed = load_json("calibration")["seed"]
-    return ["| seed questions (never fitted on) | result |", "|---|---|",
-            f"| on-topic, expected passage in the top 3 | {seed['on_topic_answered']} of "
-            f"{seed['on_topic']} |",
-            f"| off-topic (cooking, weather, trivia), \"not found\" | "
-            f"{seed['off_topic_refused']} of {seed['off_topic']} |"]
+    lines = ["| seed questions (never fitted on) | questions | result |", "|---|---|---|",
+             row("on-topic: expected passage shown in the top 3 (any tier)", seed["on_topic"],
+                 seed["on_topic_shown"]),
+             row("on-topic: … and in the answer tier", seed["on_topic"], seed["on_topic_answered"])]
+    for kind, label in (("off_topic", "general knowledge (cooking, weather, trivia)"),
+                        ("near_topic", "near-topic, not answered by the seed"),
+                        ("other_documents", "about other documents")):
+        r = seed[kind]
+        lines.append(row(f"off-topic, {label}: refused / nothing shown", r["questions"],
+                         f"{r['refused']} / {r['nothing_shown']}"))
+    return lines
+
+
+def tiers() -> list[str]:
+    """Right answers hidden and questions answered on every dev set (bench/tiers.py)."""
+    data = load_json("tiers")
+    lines = ["| dataset | questions | right passage in the top 3 | … hidden (under both "
+             "thresholds) | answered (a passage in the answer tier) | first shown is right and "
+             "answers |", "|---|---|---|---|---|---|"]
+    for name, r in data["sets"].items():
+        lines.append(row(name, f"{r['questions']:,}", f"{r['right_in_top3']:.1%}",
+                         f"{r['hidden']:.1%}", f"{r['answered']:.1%}",
+                         f"{r['right_first_answered']:.1%}"))
+    return lines
 
 
 def recall_paths() -> list[str]:

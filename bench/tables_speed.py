@@ -45,6 +45,19 @@ def latency() -> list[str]:
     return rows
 
 
+def ab_latency() -> list[str]:
+    """One commit against another, side by side in one run (bench/ab_latency.py)."""
+    data = load_json("ab_latency")
+    lines = ["| index | p50 / p95, " + data["A"] + " | p50 / p95, " + data["B"] +
+             " | p50 ratio |", "|---|---|---|---|"]
+    for name in ("seed", "drcd"):
+        a, b = data[f"{name}_A"], data[f"{name}_B"]
+        lines.append(row(name, f"{ms(a['p50_ms'])} / {ms(a['p95_ms'])}",
+                         f"{ms(b['p50_ms'])} / {ms(b['p95_ms'])}",
+                         f"{data[f'{name}_p50_ratio_B_over_A']:.3f}"))
+    return lines
+
+
 def scale() -> list[str]:
     """Large synthetic corpora grown from drcd (bench/scale.py)."""
     rows = ["| passages | vectors | `retrieve()` p50 / p95 | dense recall@10 vs exact | "

@@ -48,9 +48,11 @@ def default_retriever():
         return _DEFAULT
 
 
-def retrieve(question: str, k: int = 5, history: list[str] | None = None) -> list[Passage]:
-    """The ``k`` passages of the default documents that best answer ``question``.
+def retrieve(question: str, k: int = 5, history: list[str] | None = None,
+             possible: bool = False) -> list[Passage]:
+    """The ``k`` passages of the default documents that best answer ``question`` (with
+    ``possible``, also those only possibly relevant, ``tier == "possible"``).
 
     See :meth:`qa.retriever.Retriever.retrieve` for arguments and errors.
     """
-    return default_retriever().retrieve(question, k=k, history=history)
+    return default_retriever().retrieve(question, k=k, history=history, possible=possible)

@@ -16,9 +16,12 @@ The model is a logistic regression over three features of a passage (see
 Margins over a fixed background rather than raw cosines make the numbers comparable across
 languages (an English question scores every Chinese text lower) and across corpora (a corpus
 about one topic has no unrelated passages to compare with).
-``retrieve()`` keeps the passages at or above the threshold (best first by fused score, up to
-k), so it answers "not found" when no passage reaches it; ``bench/calibrate.py`` picks the
-threshold on that rule (each question's most probable passage).
+Two thresholds make three tiers (:data:`TIERS`): a passage at or above ``threshold`` *answers*
+(confident), one at or above the lower ``possible_threshold`` is *possibly relevant* (shown,
+marked as such), and a question with no passage above the lower one is "not found".
+``bench/calibrate.py`` picks both on held-out rules: ``threshold`` refuses nearly every
+question the documents do not answer, ``possible_threshold`` hides almost no right answer that
+the ranking puts in the top 3.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+TIERS = ("answer", "possible")
 FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script", "translated"]
 _FILE = Path(__file__).with_name("calibration.json")
 _BACKGROUND = Path(__file__).with_name("background.json")
@@ -56,7 +60,18 @@ def probabilities(evidence, rows: np.ndarray) -> np.ndarray:
 
 
 def threshold() -> float:
+    """The lowest probability of a passage that *answers* (the confident tier)."""
     return float(load()["threshold"])
+
+
+def possible_threshold() -> float:
+    """The lowest probability of a passage shown as *possibly relevant*."""
+    return float(load()["possible_threshold"])
+
+
+def tier(probability: float) -> str:
+    """``"answer"`` at or above :func:`threshold`, else ``"possible"``."""
+    return TIERS[0] if probability >= threshold() else TIERS[1]
 
 
 @functools.lru_cache(maxsize=1)

@@ -103,13 +103,15 @@ class ChatService:
         started = time.perf_counter()
         try:
             k = check_k(int(top_k))
-            passages = self.retriever.retrieve(message, k=k, history=earlier)
+            passages = self.retriever.retrieve(message, k=k, history=earlier, possible=True)
         except (ValueError, TypeError, QAError) as exc:
             log.info("question refused: %s", exc)
             return f"⚠️ {escape(str(exc))}"
         text = f" {message[:200]!r}" if self.log_questions else ""
-        log.info("question%s answered in %.0f ms: %d of %d passages kept, %d earlier turns", text,
-                 1000 * (time.perf_counter() - started), len(passages), k, len(earlier))
+        sure = sum(p.tier == "answer" for p in passages)
+        log.info("question%s answered in %.0f ms: %d of %d passages answer, %d possibly relevant, "
+                 "%d earlier turns", text, 1000 * (time.perf_counter() - started), sure, k,
+                 len(passages) - sure, len(earlier))
         return format_reply(message if isinstance(message, str) else "", passages)
 
     def documents_markdown(self) -> str:

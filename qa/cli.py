@@ -66,14 +66,17 @@ def cmd_build(args) -> int:
 
 def cmd_ask(args) -> int:
     settings = _settings(args)
-    passages = _retriever(args, settings).retrieve(args.question, k=args.k, history=args.history)
+    passages = _retriever(args, settings).retrieve(args.question, k=args.k, history=args.history,
+                                                   possible=not args.answers_only)
     if args.json:
         print(json.dumps([dict(asdict(p), answer=p.answer) for p in passages], ensure_ascii=False))
         return 0
-    if not passages:
-        print("not found in these documents")
+    if not any(p.tier == "answer" for p in passages):
+        print("not found in these documents" + (": possibly relevant passages follow"
+                                                 if passages else ""))
     for rank, p in enumerate(passages, 1):
-        print(f"{rank}. [{p.score:.3f}] {p.source} — {p.title}")
+        mark = "" if p.tier == "answer" else " (possibly relevant)"
+        print(f"{rank}. [{p.score:.3f}]{mark} {p.source} — {p.title}")
         print(f"   {p.text}")
         if p.answer:
             print(f"   answer: {p.answer}")
@@ -141,6 +144,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=5, help="passages to return (1-100, default 5)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--history", action="append", help="an earlier question (repeatable)")
+    ask.add_argument("--answers-only", action="store_true",
+                     help="leave out passages that are only possibly relevant")
     ask.add_argument("--index", help="an index folder built with `qa build --index`")
     docs_option(ask)
     common(ask)

@@ -61,6 +61,8 @@ class Passage:
         section: the section heading above the passage, if any.
         answer_start, answer_end: span in ``text`` of the sentence that best answers the
             question (``0, 0`` when unknown).
+        tier: ``"answer"`` when ``score`` reaches the calibrated answer threshold, else
+            ``"possible"`` (possibly relevant; only returned when asked for).
     """
 
     id: str
@@ -73,6 +75,7 @@ class Passage:
     section: str = ""
     answer_start: int = 0
     answer_end: int = 0
+    tier: str = "answer"
 
     @property
     def answer(self) -> str:

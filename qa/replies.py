@@ -32,10 +32,15 @@ def escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def not_found(question: str) -> str:
-    """The honest reply when nothing answers, in the question's language."""
+def not_found(question: str, possible: bool = False) -> str:
+    """The honest reply when nothing answers, in the question's language (``possible``: some
+    passages are possibly relevant and follow)."""
     if is_chinese(question):
+        if possible:
+            return "在这些文档中没有找到确定的答案。以下段落可能相关:"
         return "在这些文档中没有找到答案。请换个问法，或上传包含答案的文档。"
+    if possible:
+        return "No sure answer in these documents. These passages may be relevant:"
     return "Not found in these documents. Try asking differently, or upload a document that answers it."
 
 
@@ -99,20 +104,34 @@ def relevance_label(score: float, chinese: bool) -> str:
     return f"{'相关度' if chinese else 'relevance'} {word} ({score:.0%})"
 
 
+def _passage_lines(rank: int, passage: Passage, question: str, chinese: bool) -> list[str]:
+    where = escape(passage.title) + (f" › {escape(passage.section)}" if passage.section else "")
+    return [f"**{rank}.** {where} · `{passage.source.replace('`', '')}` · "
+            f"{relevance_label(passage.score, chinese)}", "",
+            passage_markdown(passage, question), ""]
+
+
 def format_reply(question: str, passages: list[Passage]) -> str:
-    """Markdown reply: the best answering sentence, then each passage with rank, relevance,
-    source and title; the not-found reply when ``passages`` is empty."""
-    if not passages:
-        return not_found(question)
+    """Markdown reply: the best answering sentence, then each passage that answers with rank,
+    relevance, source and title; passages only possibly relevant (``tier == "possible"``)
+    follow in a block, collapsed under answers, open after the not-found line when none
+    answers; the not-found reply alone when ``passages`` is empty."""
     chinese = is_chinese(question)
-    best = passages[0]
-    answer = escape(best.answer or best.text).strip()
-    lines = [f"{'**答案**' if chinese else '**Answer**'}: {answer}", ""]
-    for rank, passage in enumerate(passages, 1):
-        where = escape(passage.title) + (f" › {escape(passage.section)}" if passage.section else "")
-        lines.append(f"**{rank}.** {where} · `{passage.source.replace('`', '')}` · "
-                     f"{relevance_label(passage.score, chinese)}")
-        lines.append("")
-        lines.append(passage_markdown(passage, question))
-        lines.append("")
+    sure = [p for p in passages if p.tier == "answer"]
+    maybe = [p for p in passages if p.tier != "answer"]
+    lines = []
+    if sure:
+        answer = escape(sure[0].answer or sure[0].text).strip()
+        lines += [f"{'**答案**' if chinese else '**Answer**'}: {answer}", ""]
+    else:
+        lines += [not_found(question, possible=bool(maybe)), ""]
+    for rank, passage in enumerate(sure, 1):
+        lines += _passage_lines(rank, passage, question, chinese)
+    if maybe:
+        label = "可能相关" if chinese else "Possibly relevant"
+        lines += [f"<details{'' if sure else ' open'}><summary>{label} ({len(maybe)})</summary>",
+                  ""]
+        for rank, passage in enumerate(maybe, len(sure) + 1):
+            lines += _passage_lines(rank, passage, question, chinese)
+        lines += ["</details>", ""]
     return "\n".join(lines).strip()

@@ -41,14 +41,18 @@ def _best(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndar
     return top[np.argsort(-scores[top], kind="stable")]
 
 
-def answering(evidence: fusion.Evidence, k: int) -> tuple[np.ndarray, np.ndarray]:
+def answering(evidence: fusion.Evidence, k: int, possible: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the ``k`` best passages by fused score among those whose calibrated probability
-    reaches the threshold, best first, and their probabilities: :meth:`Retriever.rank`'s order
-    with the passages below the threshold skipped. Cutting *before* taking the top ``k`` keeps
-    a flood of near-misses ranked just above the answer from pushing it out of the list."""
+    reaches the threshold (the *answer* tier's, or with ``possible`` the lower one of the
+    *possibly relevant* tier), best first, and their probabilities: :meth:`Retriever.rank`'s
+    order with the passages below the threshold skipped. Cutting *before* taking the top ``k``
+    keeps a flood of near-misses ranked just above the answer from pushing it out of the
+    list."""
     rows = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
     chances = calibration.probabilities(evidence, rows)
-    keep = chances >= calibration.threshold()  # "not found" when none is kept
+    cut = calibration.possible_threshold() if possible else calibration.threshold()
+    keep = chances >= cut  # "not found" when none is kept
     top = _best(evidence.fused[rows[keep]], k)
     return rows[keep][top], chances[keep][top]
 
@@ -227,17 +231,21 @@ class Retriever:
         fused = evidence.fused
         return [Ranked(int(row), float(fused[row])) for row in _best(fused, k, evidence.rows)]
 
-    def retrieve(self, question: str, k: int = 5, history: list[str] | None = None) -> list[Passage]:
+    def retrieve(self, question: str, k: int = 5, history: list[str] | None = None,
+                 possible: bool = False) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
 
         Args:
             question: the question, any language; cut to 1,000 characters.
             k: how many passages, 1..100 (default 5).
             history: the user's earlier questions in the same chat, oldest first.
+            possible: also return *possibly relevant* passages (``tier == "possible"``), whose
+                calibrated probability is under the answer threshold but over the lower one
+                (default: only passages that answer).
         Returns:
-            Up to ``k`` passages, best first, each scored with the calibrated probability that
-            it answers the question: the best by fused score among the passages at or above the
-            calibrated threshold, so the list is empty when nothing answers ("not found").
+            Up to ``k`` passages, best first by the ranking, each scored with the calibrated
+            probability that it answers the question and its tier (``"answer"`` or
+            ``"possible"``); empty when nothing reaches the threshold ("not found").
         Raises:
             ValueError: empty question or ``k`` out of range.
         """
@@ -251,11 +259,11 @@ class Retriever:
         return [self._passage(index.records[row], float(chance),
                               answer_span(index, arrays, int(row), evidence.sentence_cos,
                                           weights, self.config.unigrams))
-                for row, chance in zip(*answering(evidence, k))]
+                for row, chance in zip(*answering(evidence, k, possible))]
 
     @staticmethod
     def _passage(record: Record, score: float, answer: tuple[int, int]) -> Passage:
         return Passage(id=record.id, text=record.text, score=round(float(score), 4),
                        source=record.source, title=record.title, start=record.start,
                        end=record.end, section=record.section, answer_start=answer[0],
-                       answer_end=answer[1])
+                       answer_end=answer[1], tier=calibration.tier(score))

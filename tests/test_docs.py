@@ -42,7 +42,7 @@ def test_a_table_edited_by_hand_is_caught(tmp_path, monkeypatch, render):
 
 
 def test_a_value_in_prose_is_rendered_and_an_edit_is_caught(render):
-    block = "<!-- value: calibration keep .0% -->{}<!-- /value -->"
+    block = "<!-- value: calibration hide .1% -->{}<!-- /value -->"
     right = render.render(block.format("?"))
     assert right != block.format("?") and "%" in right
     assert render.render(right) == right

@@ -11,13 +11,18 @@ QUESTIONS = json.loads((Path(__file__).parent / "data" / "seed_questions.json").
 
 
 def test_on_and_off_topic_questions_about_the_seed(seed_retriever):
-    answered = [item["q"] for item in QUESTIONS["on_topic"]
-                if any(item["expect"] in p.text for p in seed_retriever.retrieve(item["q"], k=3))]
-    refused = [q for q in QUESTIONS["off_topic"] if seed_retriever.retrieve(q, k=3) == []]
-    on, off = len(QUESTIONS["on_topic"]), len(QUESTIONS["off_topic"])
-    print(f"\non-topic answered: {len(answered)}/{on}; off-topic refused: {len(refused)}/{off}")
-    assert len(answered) >= 0.8 * on, sorted(set(i["q"] for i in QUESTIONS["on_topic"]) - set(answered))
-    assert len(refused) >= 0.9 * off, sorted(set(QUESTIONS["off_topic"]) - set(refused))
+    """On-topic: the expected passage is shown in the top 3 (any tier); off-topic (general
+    knowledge, near-topic questions the seed does not answer, other documents): no passage in
+    the answer tier."""
+    shown = [item["q"] for item in QUESTIONS["on_topic"]
+             if any(item["expect"] in p.text
+                    for p in seed_retriever.retrieve(item["q"], k=3, possible=True))]
+    off = [q for kind in ("off_topic", "near_topic", "other_documents") for q in QUESTIONS[kind]]
+    refused = [q for q in off if seed_retriever.retrieve(q, k=3) == []]
+    on = len(QUESTIONS["on_topic"])
+    print(f"\non-topic shown: {len(shown)}/{on}; off-topic refused: {len(refused)}/{len(off)}")
+    assert len(shown) >= 0.9 * on, sorted(set(i["q"] for i in QUESTIONS["on_topic"]) - set(shown))
+    assert len(refused) >= 0.9 * len(off), sorted(set(off) - set(refused))
 
 
 @pytest.mark.parametrize("question", ["怎么做红烧肉?", "How do I cook braised pork belly?"])

@@ -104,3 +104,22 @@ def test_a_huge_history_is_capped_before_anything_reads_it():
     assert earlier[-1].startswith("她呢199") and max(map(len, earlier)) <= 1000
     joined = resolve("她呢?", [f"她{n}呢?" for n in range(200)])
     assert joined.split() == [f"她{n}呢?" for n in range(192, 200)] + ["她呢?"]
+
+
+def test_possibly_relevant_passages_are_collapsed_after_the_answers():
+    sure = passage("俞复玲是划船社区党委书记。", "俞复玲是划船社区党委书记。", score=0.9)
+    maybe = passage("示范区惠及人群已超过6万。", score=0.05, tier="possible", id="x#1")
+    md = format_reply("划船社区党委书记是谁?", [sure, maybe])
+    assert md.startswith("**答案**: 俞复玲是划船社区党委书记")
+    head, _, collapsed = md.partition("<details><summary>可能相关 (1)</summary>")
+    assert "俞复玲" in head and "6万" not in head
+    assert "**2.**" in collapsed and "6万" in collapsed and collapsed.rstrip().endswith("</details>")
+
+
+def test_only_possibly_relevant_passages_say_not_found_and_show_them():
+    maybe = passage("The bank set up a rest area for the elderly.", score=0.05, tier="possible")
+    md = format_reply("What did the bank do?", [maybe])
+    assert md.startswith("No sure answer in these documents")
+    assert "**Answer**" not in md
+    assert "<details open><summary>Possibly relevant (1)</summary>" in md and "rest area" in md
+    assert format_reply("银行做了什么?", [maybe]).startswith("在这些文档中没有找到确定的答案")

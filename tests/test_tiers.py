@@ -1,0 +1,57 @@
+"""Three tiers instead of a cliff: passages that answer, passages only possibly relevant
+(shown when asked for, marked), and "not found"."""
+
+import json
+import os
+import subprocess
+import sys
+
+from qa import calibration
+
+QUESTIONS = ["划船社区党委书记是谁?", "How much land was acquired for the third water plant?",
+             "宁海县的人口是多少?", "What is the population of Ninghai county?", "怎么做红烧肉?"]
+
+
+def test_the_thresholds_make_three_tiers():
+    assert 0 < calibration.possible_threshold() < calibration.threshold() < 1
+    assert calibration.tier(calibration.threshold()) == "answer"
+    assert calibration.tier(calibration.threshold() - 1e-6) == "possible"
+
+
+def test_default_returns_answers_only_and_possible_adds_the_marked_rest(seed_retriever):
+    some_possible = False
+    for question in QUESTIONS:
+        sure = seed_retriever.retrieve(question, k=5)
+        wide = seed_retriever.retrieve(question, k=5, possible=True)
+        assert all(p.tier == "answer" and p.score >= calibration.threshold() - 1e-4 for p in sure)
+        for p in wide:
+            assert p.score >= calibration.possible_threshold() - 1e-4
+            assert p.tier == ("answer" if p.score >= calibration.threshold() - 1e-4 else "possible")
+        # the answers come back either way, in the same order
+        assert [p.id for p in wide if p.tier == "answer"] == [p.id for p in sure][:len(
+            [p for p in wide if p.tier == "answer"])]
+        some_possible |= any(p.tier == "possible" for p in wide)
+    assert some_possible, "no question of the list has a possibly relevant passage"
+
+
+def test_cooking_shows_nothing_at_all(seed_retriever):
+    assert seed_retriever.retrieve("怎么做红烧肉?", k=5, possible=True) == []
+
+
+def test_qa_ask_marks_possibly_relevant_passages(seed_retriever):
+    question = "What is the population of Ninghai county?"
+    expected = seed_retriever.retrieve(question, k=5, possible=True)
+    assert any(p.tier == "possible" for p in expected)
+
+    def ask(*extra):
+        done = subprocess.run([sys.executable, "-m", "qa", "ask", question, *extra, "--index",
+                               str(seed_retriever.store.folder)], capture_output=True, text=True,
+                              env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert [(p["id"], p["tier"]) for p in json.loads(ask("--json"))] == \
+        [(p.id, p.tier) for p in expected]
+    assert [p["tier"] for p in json.loads(ask("--json", "--answers-only"))] == \
+        [p.tier for p in expected if p.tier == "answer"]
+    assert "(possibly relevant)" in ask()
