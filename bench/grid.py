@@ -13,16 +13,19 @@ Grids, each around the shipped recipe (the parameters not on a grid keep their s
 - ``passage``: passage_weight (question and passage in one script) 0-0.6 x
   cross_passage_weight (passage in the other script) 0.3-0.8;
 - ``translation``: translation_weight 0-16;
-- ``spread``: min_spread 0-0.02.
+- ``spread``: min_spread 0-0.02;
+- ``long``: long_passage_weight 0.7-1.0 x long_keyword_weight 40-100 x long_keyword_floor
+  0/0.03 (step 5: long questions, real posts);
+- ``long_span``: long_from 15-25 x long_to 25-40 keyword tokens.
 
 The score of a grid point is the mean over the dev sets of recall@1 (ties: mean MRR@10);
 per-set figures are kept too. Writes ``bench/results/grid.json`` (``--out``; with ``--only``,
 the other grids are kept from the file), which ``bench/render.py`` renders into
 ``docs/quality.md``.
 
-Run: ``.venv/bin/python bench/grid.py [--only keyword passage translation spread]
+Run: ``.venv/bin/python bench/grid.py [--only keyword passage translation spread long long_span]
 [--datasets a,b] [--bench ../shared/bench] [--out F]``
-(about 5 minutes on two cores, 7 under load, once the ``qa eval`` indexes exist).
+(about 6 minutes on two cores, 8 under load, once the ``qa eval`` indexes exist).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 
 DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en"]
+            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
 CHOSEN = fusion.Recipe()
 GRIDS = {
     "keyword": {"keyword_weight": [4, 8, 12, 16, 20, 24, 28, 32],
@@ -59,6 +62,9 @@ GRIDS = {
                 "cross_passage_weight": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]},
     "translation": {"translation_weight": [0, 2, 4, 6, 8, 10, 12, 16]},
     "spread": {"min_spread": [0, 0.005, 0.009, 0.011, 0.013, 0.015, 0.02]},
+    "long": {"long_passage_weight": [0.7, 0.8, 0.9, 1.0],
+             "long_keyword_weight": [40, 60, 80, 100], "long_keyword_floor": [0, 0.03]},
+    "long_span": {"long_from": [15, 20, 25], "long_to": [25, 30, 40]},
 }
 DEPTH = 10
 

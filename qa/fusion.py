@@ -4,8 +4,8 @@ The recipe (tuned on the dev halves of ``../shared/bench``; figures in the READM
 
 1. **Dense, two granularities.** ``c_p`` = cosine of the question to the passage, ``c_s`` = the
    best cosine to any single sentence of the passage. Sentences are precise where the passage
-   vector is diluted; the passage vector carries context. The passage counts 0.4 and the
-   sentence 0.6; for a passage in another script than the question 0.5 each (single
+   vector is diluted; the passage vector carries context. The passage counts 0.3 and the
+   sentence 0.7; for a passage in another script than the question 0.6 and 0.4 (single
    cross-lingual sentence matches are noisier).
 2. **Per-script standardisation.** Each dense score is turned into a z-score against the
    passages *of the same script* (CJK or Latin): a multilingual model scores same-language text
@@ -29,18 +29,34 @@ The recipe (tuned on the dev halves of ``../shared/bench``; figures in the READM
 
 ``score = w_p * z(c_p) + (1 - w_p) * z(c_s) + w_k * max(0, bm25 / bound - floor)
 + w_t * cross * bm25_t / bound_t``
-with ``w_p = 0.4`` (0.5 across scripts), ``w_k = 20``, ``floor = 0.03``, grid-searched on the
-dev halves (w_k 4-24, floor 0.02-0.1, w_p 0.3-0.6; see the README), and ``w_t = 8`` (grid
+with ``w_p = 0.3`` (0.6 across scripts), ``w_k = 20``, ``floor = 0.03``, grid-searched on the
+dev halves (``bench/grid.py``, figures in docs/quality.md; w_p 0.4 / 0.5 until phrase
+translation, after which 0.3 / 0.6 gained xquad_en2zh 0.013 recall@1, the other sets within
+0.002), and ``w_t = 8`` (grid
 4-16 on xquad_en2zh and xquad_zh2halfen, the dev sets whose answers lie in the other script:
 recall@1 0.779 -> 0.846 and 0.773 -> 0.859 with the first 8-bit export; the other sets do not
 move).
+5. **Long questions.** A real user's post (symptoms, history, then the question: meddialog_zh,
+   median 41 keyword tokens) is answered by a passage that matches it
+   as a whole, not by one sentence, and shares only a small part of its many bigrams: the
+   answer's BM25 share is ~0.015 (median), under the floor, so the keyword evidence vanished,
+   and the best single sentence (recall@1 0.17 alone) outweighed the passage (0.24 alone).
+   From ``long_from`` keyword tokens (:func:`length_share` = 0) to ``long_to`` (1 and more),
+   ``w_p``, ``w_k`` and ``floor`` move linearly to ``long_passage_weight = 0.9``,
+   ``long_keyword_weight = 80`` and ``long_keyword_floor = 0`` (same-script passages; the
+   cross-script ``w_p`` stays). meddialog_zh dev recall@1 / MRR@10 0.220 / 0.265 -> 0.281 /
+   0.317 (floor 0 alone: 0.241 / 0.286; ``w_p = 0.9`` alone: 0.247 / 0.286); the seven
+   SQuAD-style sets lose nothing (drcd gains 0.001): their questions past 20 tokens have
+   strong evidence either way. Grids: ``bench/grid.py``
+   (``long``, ``long_span``); the suspects: ``bench/realq.py``.
+
 Traditional Chinese is embedded as Simplified (``IndexConfig.simplify``), where the model is
 stronger; the keyword side maps both scripts to Simplified too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,14 +65,41 @@ import numpy as np
 class Recipe:
     """Fusion parameters (see the module docstring)."""
 
-    passage_weight: float = 0.4
+    passage_weight: float = 0.3
     keyword_weight: float = 20.0
     keyword_floor: float = 0.03
     min_group: int = 20
     min_spread: float = 0.013  # floor under a group's deviation of cosines (step 2)
-    cross_passage_weight: float | None = 0.5  # w_p for passages in another script
+    cross_passage_weight: float | None = 0.6  # w_p for passages in another script
     dense_weight: float = 1.0  # 0 ranks by keywords alone (for measurements)
     translation_weight: float = 8.0
+    long_from: int = 20  # keyword tokens where a question starts to count as long (step 5)
+    long_to: int = 30  # ... and where it is fully long
+    long_passage_weight: float = 0.9
+    long_keyword_weight: float = 80.0
+    long_keyword_floor: float = 0.0
+
+
+def length_share(tokens: int, recipe: Recipe) -> float:
+    """How long a question of ``tokens`` keyword tokens counts (step 5): 0 up to
+    ``recipe.long_from``, 1 from ``recipe.long_to``, linear between."""
+    span = max(recipe.long_to - recipe.long_from, 1)
+    return float(min(max((tokens - recipe.long_from) / span, 0.0), 1.0))
+
+
+def for_length(recipe: Recipe, tokens: int) -> Recipe:
+    """``recipe`` with the same-script passage weight, keyword weight and keyword floor of a
+    question of ``tokens`` keyword tokens (step 5); ``recipe`` itself for short questions."""
+    share = length_share(tokens, recipe)
+    if share == 0.0:
+        return recipe
+
+    def mix(short: float, long: float) -> float:
+        return (1.0 - share) * short + share * long
+
+    return replace(recipe, passage_weight=mix(recipe.passage_weight, recipe.long_passage_weight),
+                   keyword_weight=mix(recipe.keyword_weight, recipe.long_keyword_weight),
+                   keyword_floor=mix(recipe.keyword_floor, recipe.long_keyword_floor))
 
 
 def standardise_by_group(scores: np.ndarray, groups: np.ndarray, min_group: int,
@@ -115,7 +158,8 @@ def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np
             bm25: np.ndarray, bound: float, groups: np.ndarray, baseline: np.ndarray,
             question_group: int, recipe: Recipe = Recipe(),
             reference: np.ndarray | None = None,
-            translated: tuple[np.ndarray, float] | None = None) -> Evidence:
+            translated: tuple[np.ndarray, float] | None = None,
+            question_tokens: int = 0) -> Evidence:
     """One question's dense and keyword scores combined into fused scores (the formula in the
     module docstring). :func:`qa.evidence.gather` collects the inputs from an index.
 
@@ -128,12 +172,15 @@ def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np
         reference: the positions z-scores are taken against (default: all passages).
         translated: the translated keywords' BM25 per passage and its reachable bound
             (:mod:`qa.bilingual`), or ``None``.
+        question_tokens: how many keyword tokens the question has (step 5).
     Returns:
         The :class:`Evidence` (``rows`` left ``None``).
     """
     cross = groups != question_group
-    weight = np.where(cross, recipe.passage_weight if recipe.cross_passage_weight is None
-                      else recipe.cross_passage_weight, recipe.passage_weight)
+    cross_weight = recipe.passage_weight if recipe.cross_passage_weight is None \
+        else recipe.cross_passage_weight  # before step 5: the cross-script weight stays
+    recipe = for_length(recipe, question_tokens)
+    weight = np.where(cross, cross_weight, recipe.passage_weight)
     dense = weight * standardise_by_group(passage_cos, groups, recipe.min_group, reference,
                                           recipe.min_spread)
     dense += (1 - weight) * standardise_by_group(sentence_best, groups, recipe.min_group,

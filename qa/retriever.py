@@ -13,7 +13,8 @@ from . import calibration, fusion
 from .bilingual import dictionary
 from .config import Settings
 from .errors import IndexCorruptError, IndexMismatchError
-from .evidence import IndexArrays, answer_span, gather, keyword_weights
+from .answers import answer_span
+from .evidence import IndexArrays, gather, keyword_weights
 from .followup import resolve
 from .indexer import IndexConfig, build
 from .sources import FileSource
@@ -198,7 +199,8 @@ class Retriever:
     def prepare(self, question: str, history: list[str] | None = None) -> Question:
         """Clean ``question`` (see :func:`clean_question`), resolve it against ``history`` when
         it is a follow-up (:mod:`qa.followup`), tokenise it for keywords and, when the index
-        holds passages in another script, translate its words (:mod:`qa.bilingual`)."""
+        holds passages in another script, translate its words and phrases, choosing among
+        their translations by what the index holds (:mod:`qa.bilingual`)."""
         asked = clean_question(question)
         earlier = []
         for item in history or []:
@@ -208,8 +210,9 @@ class Retriever:
                 continue
         text = resolve(asked, earlier)
         unigrams = self.config.unigrams
-        _, arrays = self._loaded()
-        terms = dictionary().terms(text, unigrams) if arrays.other_scripts(text) else []
+        index, arrays = self._loaded()
+        terms = (dictionary().terms(text, unigrams, index.keyword) if arrays.other_scripts(text)
+                 else [])
         return Question(text, tuple(query_tokens(text, unigrams)), self.config.dense_text(text),
                         tuple(terms))
 

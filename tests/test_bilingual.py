@@ -1,11 +1,14 @@
 """Dictionary translation of question words and the keyword evidence it gives across scripts."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from qa import fusion
 from qa.bilingual import Dictionary, dictionary
-from qa.lexical import KeywordIndex, idf
+from qa.lexical import KeywordIndex, idf, tokenize
+from qa.phrases import chinese_numeral, number_forms, number_value
 
 LINES = [
     "# CC-CEDICT sample",
@@ -100,3 +103,64 @@ def test_english_question_over_chinese_text_and_the_reverse(make_retriever):
     assert retriever.retrieve("In what year did the Normans invade England?")[0].source.endswith(
         "normans.txt")
     assert retriever.retrieve("莱茵河流入哪个海?")[0].source.endswith("rhine.md")
+
+
+# Translation chosen by the corpus (qa.phrases): phrases, compounds of single characters,
+# numbers, and only what the passages hold.
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_b0e56cfeed1eb8fd.txt"
+
+
+@pytest.fixture(scope="module")
+def seed_keywords():
+    """The real keyword index over the seed document's paragraphs."""
+    paragraphs = [p for p in SEED.read_text(encoding="utf-8").splitlines() if p.strip()]
+    return KeywordIndex.build([tokenize(p) for p in paragraphs])
+
+
+def translated(terms):
+    return {"".join(x) for t in terms for x in t.translations}
+
+
+def test_the_seed_question_gets_water_plant_and_third(seed_keywords):
+    question = "How much land was acquired for the third water plant?"
+    terms = dictionary().terms(question, keyword=seed_keywords)
+    tokens = {token for t in terms for x in t.translations for token in x}
+    assert {"水厂", "第三"} <= tokens
+    assert "much" not in sources(terms)  # "how much" is a question word
+    word_by_word = translated(dictionary().terms(question))  # without the corpus: no compounds
+    assert not any("水厂" in t for t in word_by_word)
+
+
+def test_translations_the_corpus_lacks_are_dropped(seed_keywords):
+    without = sources(dictionary().terms("Which plant is it?"))
+    assert "坐探" in without["plant"]  # CC-CEDICT's "to plant (a spy)"
+    index = KeywordIndex.build([tokenize("这种植物生长在山上。"), tokenize("天气很好。")])
+    chosen = sources(dictionary().terms("Which plant is it?", keyword=index))
+    assert "植物" in chosen["plant"] and not chosen["plant"] & {"坐探", "安插", "栽植"}
+    every = [x for t in dictionary().terms("How much land was acquired for the third water "
+                                           "plant?", keyword=seed_keywords)
+             for x in t.translations]
+    assert every and all(min(seed_keywords.document_frequency(list(x)).values()) > 0
+                         for x in every)
+
+
+def test_numbers_and_units_take_their_chinese_forms(seed_keywords):
+    assert set(number_forms("2,000")) >= {"2000", "两千", "二千"}
+    assert "1.5万" in number_forms("15,000") and "万" in number_forms("10,000")
+    assert chinese_numeral(30) == ["三十"] and chinese_numeral(1900) == ["一千九百"]
+    assert number_value(["two", "thousand", "mu"]) == ("2000", 2)
+    terms = translated(dictionary().terms("Where were 15,000 mu planted?", keyword=seed_keywords))
+    assert "1.5万亩" in terms
+    terms = dictionary().terms("Who invested two thousand yuan?", keyword=seed_keywords)
+    assert "2000" in {token for t in terms for x in t.translations for token in x}
+
+
+def test_a_chinese_question_gets_the_english_words_the_passages_hold():
+    passages = ["In 1066 the Normans invaded England and William became king.",
+                "The Rhine flows into the North Sea."]
+    index = KeywordIndex.build([tokenize(p) for p in passages])
+    terms = sources(dictionary().terms("诺曼人哪一年入侵英格兰?", keyword=index))
+    assert terms["入侵"] == {"invaded"}  # the passage's form of "invade"
+    assert terms["英格兰"] == {"england"}
+    assert all(index.document_frequency([w])[w] > 0 for ws in terms.values() for w in ws)

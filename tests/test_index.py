@@ -75,7 +75,8 @@ def test_damaged_index_is_detected_and_rebuilt(make_retriever, damage, caplog):
         IndexStore(retriever.store.folder).load()
     rebuilt, _ = make_retriever({}, name="docs")
     with caplog.at_level(logging.INFO, logger="qa"):
-        assert rebuilt.retrieve("第三水厂哪一年开始征地?", k=1)[0].text.startswith("宁海县第三水厂")
+        top = rebuilt.retrieve("第三水厂哪一年开始征地?", k=1, possible=True)
+        assert top[0].text.startswith("宁海县第三水厂")
     said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("qa")]
     assert any(level == "WARNING" and "rebuilt from the documents" in text and "qa build" in text
                for level, text in said), said

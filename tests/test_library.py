@@ -61,8 +61,10 @@ def test_each_question_is_logged_with_latency_and_hits(tmp_path, settings, encod
         chat.reply("怎么做红烧肉?", [], 2)
     lines = [r.getMessage() for r in caplog.records if r.name == "qa.chat"]
     assert len(lines) == 2, lines
-    assert re.search(r"answered in \d+ ms: [12] of 2 passages kept", lines[0]), lines
-    assert re.search(r"answered in \d+ ms: 0 of 2 passages kept", lines[1]), lines
+    assert re.search(r"answered in \d+ ms: [12] of 2 passages answer, \d possibly relevant",
+                     lines[0]), lines
+    assert re.search(r"answered in \d+ ms: 0 of 2 passages answer, 0 possibly relevant",
+                     lines[1]), lines
     assert ("党委书记" in lines[0]) == log_questions and ("红烧肉" in lines[1]) == log_questions
 
 

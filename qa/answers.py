@@ -1,0 +1,244 @@
+"""The answering span of a passage (what the chat shows as "答案:"), and how often it holds a
+gold answer.
+
+The span (:func:`answer_span`) is built from whole sentences of the passage. Each sentence is
+scored by its cosine to the question plus :data:`ANSWER_KEYWORD_WEIGHT` times the idf-weighted
+share of the question's keywords it holds; the best one is taken (:func:`sentence_span`, the
+rule before the span was widened), then widened one neighbouring sentence at a time, the
+better-scored neighbour first, while the span is shorter than :data:`WIDEN_CHARS` (three times
+that for Latin-script passages, whose sentences hold about three times as many characters for
+the same content; at most :data:`WIDEN_SHARE` of the passage, so that a short passage keeps a
+highlight) or the neighbour scores within :data:`WIDEN_GAP` of the best sentence (the
+choice is unsure), up to :data:`MAX_SENTENCES` and never to every sentence of the passage (a
+highlight of the whole passage shows nothing; this costs 1-2 points of answer accuracy on the
+XQuAD sets, whose passages have about five sentences). The constants were chosen on the dev halves of
+the seven benchmarks with answers (``bench/answers.py``); narrowing to clauses was measured
+and lost more answers than it saved characters.
+
+Measuring (:func:`answer_key`, :func:`holds_answer`, :func:`answer_accuracy`): a span holds an
+answer when it contains a gold answer in the passage's language, both folded like keywords
+(:func:`qa.text.normalize`) without white space.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .lexical import tokenize
+from .sources import read_jsonl
+from .text import normalize, script_of
+
+if TYPE_CHECKING:  # qa.evidence imports this module
+    from .evidence import IndexArrays
+    from .store import LoadedIndex
+
+ANSWER_KEYWORD_WEIGHT = 0.2
+"""Weight of the keyword share against the cosine in a sentence's score."""
+WIDEN_CHARS = 60
+"""A span shorter than this (in a CJK passage) takes in its better neighbour."""
+LATIN_CHARS = 3 * WIDEN_CHARS
+""":data:`WIDEN_CHARS` for a Latin-script passage."""
+WIDEN_SHARE = 0.5
+"""The length rule widens a span only while it is under this share of the passage."""
+WIDEN_GAP = 0.05
+"""A neighbour scoring within this of the best sentence is taken in whatever the length."""
+MAX_SENTENCES = 3
+"""The most sentences a span holds."""
+_SPACE_RE = re.compile(r"\s+")
+
+
+def sentence_scores(text: str, spans: list[list[int]], cosines: list[float],
+                    weights: dict[str, float], unigrams: bool = False,
+                    keyword_weight: float = ANSWER_KEYWORD_WEIGHT) -> list[float]:
+    """Score of each sentence ``spans[i]`` of ``text``: ``cosines[i]`` plus ``keyword_weight``
+    times the ``weights``-weighted share of the question's keywords
+    (:func:`qa.lexical.tokenize` tokens) it contains (0 when ``weights`` is empty)."""
+    total = sum(weights.values()) or 1.0
+    scores = []
+    for (a, b), cosine in zip(spans, cosines):
+        found = set(tokenize(text[a:b], unigrams))
+        share = sum(w for t, w in weights.items() if t in found) / total
+        scores.append(cosine + keyword_weight * share)
+    return scores
+
+
+def scored_sentences(index: LoadedIndex, arrays: IndexArrays, row: int,
+                     sentence_cos: np.ndarray, weights: dict[str, float], unigrams: bool = False,
+                     keyword_weight: float = ANSWER_KEYWORD_WEIGHT):
+    """Passage ``row``'s text, its sentence spans and their scores (:func:`sentence_scores`);
+    ``[]``, ``[]`` for a passage without sentences."""
+    start, stop = arrays.first_sentence[row], arrays.first_sentence[row + 1]
+    text = index.records[row].text
+    if stop <= start:
+        return text, [], []
+    spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
+    cosines = np.asarray(sentence_cos[start:stop]).tolist()
+    return text, spans, sentence_scores(text, spans, cosines, weights, unigrams, keyword_weight)
+
+
+def sentence_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
+                  weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
+    """Span in passage ``row``'s text of its best-scored sentence (:func:`sentence_scores`;
+    the first on ties); the whole text when the passage has no sentence. The span of
+    :func:`answer_span` before it is widened (and the rule before widening existed)."""
+    text, spans, scores = scored_sentences(index, arrays, row, sentence_cos, weights,
+                                           unigrams)
+    if not spans:
+        return 0, len(text)
+    best = int(np.argmax(scores))
+    return int(spans[best][0]), int(spans[best][1])
+
+
+def widen(spans: list[list[int]], scores: list[float], best: int, chars: int,
+          gap: float = WIDEN_GAP, most: int = MAX_SENTENCES) -> tuple[int, int]:
+    """Sentences ``lo..hi`` around ``best`` (see the module docstring).
+
+    Args:
+        spans: the passage's sentence spans, in text order.
+        scores: their scores (:func:`sentence_scores`).
+        best: the index of the best sentence.
+        chars: the length under which the span always widens.
+        gap: a neighbour within this score of ``best`` is taken in at any length.
+        most: the most sentences (1: no widening).
+    Returns:
+        ``(lo, hi)``, indexes of the first and last sentence, ``hi - lo < most``.
+    """
+    lo = hi = best
+    while hi - lo + 1 < most:
+        neighbours = [(scores[j], j) for j in (lo - 1, hi + 1) if 0 <= j < len(spans)]
+        if not neighbours:
+            break
+        score, j = max(neighbours)
+        if spans[hi][1] - spans[lo][0] >= chars and scores[best] - score > gap:
+            break
+        lo, hi = min(lo, j), max(hi, j)
+    return lo, hi
+
+
+def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
+                weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
+    """Span in passage ``row``'s text that answers the question (the module docstring).
+
+    Args:
+        index, arrays: the loaded index and its arrays (:class:`qa.evidence.IndexArrays`).
+        row: the passage's row.
+        sentence_cos: the question's cosine to every sentence of the index (only the
+            passage's own are read).
+        weights: the idf of each of the question's keywords
+            (:func:`qa.evidence.keyword_weights`).
+        unigrams: whether the index's keywords include single characters.
+    Returns:
+        ``(start, end)`` in the passage's text: whole sentences, contiguous; the whole text
+        when the passage has no sentence.
+    """
+    text, spans, scores = scored_sentences(index, arrays, row, sentence_cos, weights,
+                                           unigrams)
+    if not spans:
+        return 0, len(text)
+    script = index.records[row].script or script_of(text)
+    chars = min(LATIN_CHARS if script == "latin" else WIDEN_CHARS, WIDEN_SHARE * len(text))
+    most = min(MAX_SENTENCES, max(len(spans) - 1, 1))
+    lo, hi = widen(spans, scores, int(np.argmax(scores)), chars, most=most)
+    return int(spans[lo][0]), int(spans[hi][1])
+
+
+# ---- measuring: gold answers and answer accuracy -------------------------------------------
+
+def fold_answer(text: str) -> str:
+    """``text`` folded for answer matching: :func:`qa.text.normalize` (NFKC width, case,
+    Traditional -> Simplified) without white space."""
+    return _SPACE_RE.sub("", normalize(text))
+
+
+def holds_answer(span: str, answers) -> bool:
+    """Whether ``span`` contains one of ``answers`` once both are folded (:func:`fold_answer`);
+    empty answers never count."""
+    folded = fold_answer(span)
+    return any(a and a in folded for a in map(fold_answer, answers))
+
+
+def answer_key(queries: Path) -> dict[str, dict[str, list[str]]]:
+    """Gold answers per query id and script, from ``queries`` and its siblings.
+
+    XQuAD asks the same questions (same ids) in every language, but an answer only counts in
+    the passage's language. So the answers of ``queries`` are joined with those of the file of
+    the same name in each sibling folder: the folders next to ``queries``'s own whose name
+    starts with the same word before ``_`` (``xquad_en2zh`` reads ``xquad_zh``, ``xquad_en``
+    and the others). Each row's answers are filed under its question's script
+    (:func:`qa.text.script_of`), since a benchmark's answers are in its questions' language.
+
+    Args:
+        queries: a ``queries.*.jsonl`` whose rows may carry ``"answers"``.
+    Returns:
+        ``{query id: {"cjk" | "latin": [answers]}}``, only for ids with answers.
+    """
+    queries = Path(queries)
+    folder = queries.parent
+    family = folder.name.split("_")[0]
+    siblings = sorted(p for p in folder.parent.glob(f"{family}_*/{queries.name}")
+                      if p.parent != folder) if "_" in folder.name else []
+    key: dict[str, dict[str, list[str]]] = {}
+    for path in [queries, *siblings]:
+        file_answers(read_jsonl(path), key)
+    return key
+
+
+def file_answers(rows: list[dict], key: dict | None = None) -> dict[str, dict[str, list[str]]]:
+    """The answers of query ``rows`` (``{"id", "text", "answers"}``) filed into ``key`` (a new
+    one by default) as :func:`answer_key` does; rows without answers are skipped."""
+    key = {} if key is None else key
+    for row in rows:
+        answers = [a for a in row.get("answers") or [] if isinstance(a, str) and a.strip()]
+        if answers:
+            filed = key.setdefault(str(row["id"]), {}).setdefault(script_of(row["text"]), [])
+            filed.extend(a for a in answers if a not in filed)
+    return key
+
+
+def gold_answers(by_script: dict[str, list[str]], script: str) -> list[str]:
+    """The answers in ``script`` (the passage's) of one query's ``by_script`` (an
+    :func:`answer_key` value), or all of them when none is in that script."""
+    return by_script.get(script) or [a for answers in by_script.values() for a in answers]
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """One question's first passage and its highlighted span.
+
+    Attributes:
+        relevant: the first passage is judged relevant.
+        holds: the span contains a gold answer in the passage's language.
+        span_chars, passage_chars: lengths of the span and of the passage text.
+    """
+
+    relevant: bool
+    holds: bool
+    span_chars: int
+    passage_chars: int
+
+
+def answer_accuracy(outcomes: list[AnswerOutcome]) -> dict:
+    """Answer accuracy of ``outcomes`` (one per question with answers).
+
+    Returns:
+        ``answer_questions`` (how many), ``answer@1|right`` (among the questions whose first
+        passage is relevant, the share whose span holds an answer), ``answer@1`` (the share of
+        all of them whose first passage's span holds an answer, relevant or not),
+        ``span_chars`` and ``passage_chars`` (means over all). Shares are ``None`` without
+        questions.
+    """
+    right = [o for o in outcomes if o.relevant]
+    n = len(outcomes)
+
+    def share(part, whole):
+        return round(sum(o.holds for o in part) / len(whole), 4) if whole else None
+
+    return {"answer_questions": n, "answer@1|right": share(right, right),
+            "answer@1": share(outcomes, outcomes),
+            "span_chars": round(sum(o.span_chars for o in outcomes) / n, 1) if n else None,
+            "passage_chars": round(sum(o.passage_chars for o in outcomes) / n, 1) if n else None}

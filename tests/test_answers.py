@@ -1,0 +1,116 @@
+"""The answering span (qa.answers) with the real model, and answer accuracy in `qa eval`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.answers import (MAX_SENTENCES, AnswerOutcome, answer_accuracy, answer_key, gold_answers,
+                        holds_answer, widen)
+
+SEEDED = [  # from tests/data/seed_questions.json: question, a string its span must hold
+    ("划船社区党委书记是谁?", "划船社区党委书记俞复玲"),
+    ("宁海县第三水厂哪一年开始征地?", "从2006年开始土地征用"),
+    ("黄坛镇一户一表改造投资多少钱?", "2000万元"),
+    ("示范区推出了多少个党建项目?", "22个党建项目"),
+    ("得力打印机项目征收了多少亩土地?", "140亩"),
+    ("去年有多少个村集体经济经营性收入超过10万元?", "30个村"),
+    ("How many volunteers with medical knowledge did the community recruit?", "20多位"),
+]
+
+
+@pytest.mark.parametrize("question, expected", SEEDED)
+def test_the_span_holds_the_answer(seed_retriever, question, expected):
+    passages = seed_retriever.retrieve(question, k=1)
+    assert passages, "not found"
+    passage = passages[0]
+    assert expected in passage.answer, passage.answer
+    assert passage.text[passage.answer_start:passage.answer_end] == passage.answer
+
+
+def test_a_tiny_sentence_takes_in_the_number_after_it(make_retriever):
+    text = ("黄坛镇一户一表改造。该工程总投资2000万元，惠及全镇3000多户居民。"
+            "镇里还修建了两座公园，供居民散步休闲。"
+            "今年春天，镇文化站举办了多场书画展览，吸引了周边县市的游客前来参观。"
+            "当地的茶叶远销海外，茶农的收入逐年提高。")
+    retriever, _ = make_retriever({"town.txt": text})
+    passage = retriever.retrieve("黄坛镇一户一表改造投资多少钱?", k=1)[0]
+    assert "2000万元" in passage.answer
+    assert passage.answer.endswith("。") and len(passage.answer) < len(passage.text)
+
+
+def test_widen_grows_toward_the_better_neighbour_and_stops():
+    spans = [[0, 10], [10, 20], [20, 80], [80, 90], [90, 100]]
+    scores = [0.80, 0.70, 0.90, 0.84, 0.10]
+    assert widen(spans, scores, 2, chars=60) == (2, 2)  # long enough, neighbours unsure enough
+    assert widen(spans, scores, 2, chars=70) == (2, 3)  # 3 is better than 1
+    assert widen(spans, scores, 2, chars=60, gap=0.3) == (1, 3)
+    lo, hi = widen(spans, scores, 2, chars=10 ** 6)
+    assert hi - lo + 1 == MAX_SENTENCES
+    assert widen(spans, scores, 4, chars=10 ** 6, most=1) == (4, 4)
+
+
+def test_answers_match_across_case_width_script_and_spaces():
+    assert holds_answer("ＡＢＣ公司於 2006 年開始徵地。", ["abc公司于2006年"])
+    assert holds_answer("The Panthers got 24 interceptions.", ["24"])
+    assert not holds_answer("共攔截 24 次。", ["25次", "  "])
+    assert not holds_answer("anything", [])
+
+
+def test_answer_accuracy_of_a_hand_made_example():
+    outcomes = [AnswerOutcome(True, True, 10, 100), AnswerOutcome(True, False, 20, 100),
+                AnswerOutcome(False, True, 30, 40), AnswerOutcome(False, False, 40, 60)]
+    result = answer_accuracy(outcomes)
+    assert result == {"answer_questions": 4, "answer@1|right": 0.5, "answer@1": 0.5,
+                      "span_chars": 25.0, "passage_chars": 75.0}
+    assert answer_accuracy([AnswerOutcome(False, True, 1, 2)])["answer@1|right"] is None
+    assert answer_accuracy([])["answer@1"] is None
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def test_cross_lingual_answers_come_from_the_sibling_in_the_passages_language(tmp_path):
+    _write(tmp_path / "xq_zh" / "queries.dev.jsonl",
+           [{"id": "a", "text": "拦截了多少次？", "answers": ["24 次"]}])
+    _write(tmp_path / "xq_en" / "queries.dev.jsonl",
+           [{"id": "a", "text": "How many interceptions?", "answers": ["24"]}])
+    _write(tmp_path / "xq_en2zh" / "queries.dev.jsonl",
+           [{"id": "a", "text": "How many interceptions?", "answers": ["twenty-four"]},
+            {"id": "b", "text": "Who?", "answers": []}])
+    _write(tmp_path / "other" / "queries.dev.jsonl",
+           [{"id": "a", "text": "无关", "answers": ["无关"]}])
+    key = answer_key(tmp_path / "xq_en2zh" / "queries.dev.jsonl")
+    assert key == {"a": {"latin": ["twenty-four", "24"], "cjk": ["24 次"]}}
+    assert gold_answers(key["a"], "cjk") == ["24 次"]
+    assert answer_key(tmp_path / "other" / "queries.dev.jsonl") == {"a": {"cjk": ["无关"]}}
+    assert gold_answers({"cjk": ["甲"]}, "latin") == ["甲"]  # none in that script: all count
+
+
+def test_qa_eval_reports_answer_accuracy(settings, encoder, tmp_path):
+    from qa.evaluate import run_eval
+
+    folder = tmp_path / "tiny"
+    _write(folder / "corpus.jsonl", [
+        {"id": "p1", "title": "", "text": "宁海县第三水厂位于黄坛镇。水厂从2006年开始土地征用，"
+                                          "2009年建成通水。水厂每天可供水五万吨，服务全县居民。"
+                                          "厂区周围种满了香樟树，环境十分优美。"},
+        {"id": "p2", "title": "", "text": "香榧是宁海的特产。全县香榧种植面积1.5万亩，主要分布在山区。"
+                                          "每年秋天是香榧收获的季节，农民忙着采摘和加工。"},
+    ])
+    _write(folder / "queries.dev.jsonl", [
+        {"id": "q1", "text": "宁海县第三水厂哪一年开始征地?", "answers": ["2006年"]},
+        {"id": "q2", "text": "香榧种植面积有多大?", "answers": ["1.5万亩"]},
+        {"id": "q3", "text": "香榧种植面积有多大?", "answers": ["一百万亩"]},
+    ])
+    (folder / "qrels.dev.tsv").write_text("q1\tp1\t1\nq2\tp2\t1\nq3\tp1\t1\n", "utf-8")
+    result = run_eval(folder / "corpus.jsonl", folder / "queries.dev.jsonl",
+                      folder / "qrels.dev.tsv", settings, progress=False)
+    assert result["recall@1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert result["answer_questions"] == 3
+    assert result["answer@1|right"] == 1.0  # q1 and q2 are right and answered; q3 is wrong
+    assert result["answer@1"] == pytest.approx(2 / 3, abs=1e-3)
+    assert 0 < result["span_chars"] < result["passage_chars"]
