@@ -155,6 +155,17 @@ class KeywordIndex:
             out[token] = 0 if idx is None else int(indptr[idx + 1] - indptr[idx])
         return out
 
+    def holders(self, token: str) -> np.ndarray:
+        """The rows of the passages that contain ``token``, ascending (empty when unknown):
+        read from the index's postings, so it costs the token's document frequency, not the
+        corpus size."""
+        idx = self._bm25.vocab_dict.get(token)
+        if idx is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._bm25.scores["indptr"]
+        rows = np.asarray(self._bm25.scores["indices"][indptr[idx]:indptr[idx + 1]])
+        return np.unique(rows[rows < self.size])
+
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False)
 

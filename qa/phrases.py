@@ -103,8 +103,8 @@ class CorpusCheck:
     """What a keyword index holds, asked of candidate translations (cached per question).
 
     Args:
-        keyword: the index (anything with ``document_frequency(tokens) -> {token: df}``,
-            ``scores(tokens)`` and ``size``, as :class:`qa.lexical.KeywordIndex`).
+        keyword: the index (anything with ``document_frequency(tokens) -> {token: df}`` and
+            ``holders(token) -> rows``, as :class:`qa.lexical.KeywordIndex`).
         unigrams: whether the index holds single characters.
     """
 
@@ -129,10 +129,10 @@ class CorpusCheck:
         together = None
         for token in tokens:
             if token not in self._holders:
-                self._holders[token] = self.keyword.scores([token]) > 0
+                self._holders[token] = self.keyword.holders(token)
             together = self._holders[token] if together is None else \
-                together & self._holders[token]
-        return int(together.sum())
+                np.intersect1d(together, self._holders[token], assume_unique=True)
+        return int(len(together))
 
 
 def compose(candidates: list[tuple[str, ...]], check: CorpusCheck) -> list[str]:

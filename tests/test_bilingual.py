@@ -164,3 +164,14 @@ def test_a_chinese_question_gets_the_english_words_the_passages_hold():
     assert terms["入侵"] == {"invaded"}  # the passage's form of "invade"
     assert terms["英格兰"] == {"england"}
     assert all(index.document_frequency([w])[w] > 0 for ws in terms.values() for w in ws)
+
+
+def test_holders_are_the_passages_a_token_scores_in():
+    """The postings read by ``KeywordIndex.holders`` (what the corpus check uses) are exactly
+    the passages where the token has a BM25 score."""
+    texts = ["宁海县第三水厂从2006年开始土地征用工作", "黄坛镇投资约2000万元", "水厂年内开工建设",
+             "The water plant opens", ""]
+    index = KeywordIndex.build([tokenize(t) for t in texts])
+    for token in {t for text in texts for t in tokenize(text)} | {"没有", "absent"}:
+        assert index.holders(token).tolist() == np.flatnonzero(index.scores([token]) > 0).tolist()
+    assert index.holders("水厂").tolist() == [0, 2]
