@@ -37,6 +37,14 @@ def publish_file(target: Path, data: bytes | str, prefix: str = ".tmp-") -> Path
     return target
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under ``folder`` to disk (before it is published)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
 def publish_dir(staging: Path, target: Path) -> None:
     """Replace ``target`` with the complete folder ``staging`` (same file system).
 

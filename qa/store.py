@@ -38,7 +38,7 @@ import numpy as np
 
 from .dense import DenseIndex
 from .errors import IndexCorruptError
-from .fileio import publish_file
+from .fileio import fsync_tree, publish_file
 from .lexical import KeywordIndex
 from .passage import Record, file_sha256
 from .text import SCRIPT_CODES
@@ -274,7 +274,7 @@ class IndexStore:
             manifest = dict(manifest, format_version=FORMAT_VERSION, files=_digests(staging))
             manifest["counts"] = dict(manifest.get("counts", {}), passages=len(records))
             publish_file(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-            _fsync_tree(staging)
+            fsync_tree(staging)
             os.replace(staging, self.folder / name)
             publish_file(self.folder / "CURRENT", name)
         except BaseException:
@@ -292,10 +292,3 @@ class IndexStore:
 def _digest(path: Path) -> str:
     size = path.stat().st_size
     return f"bytes:{size}" if size > HASH_LIMIT else file_sha256(path)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())

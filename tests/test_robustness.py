@@ -62,7 +62,7 @@ def _corpus(folder: Path, version: int) -> None:
 CRASH_AT = {
     "data files written, no manifest": "die_writing('manifest.json')",
     "version written and synced, not in place": (
-        "synced = store._fsync_tree\nstore._fsync_tree = lambda folder: (synced(folder), die())"),
+        "synced = store.fsync_tree\nstore.fsync_tree = lambda folder: (synced(folder), die())"),
     "version in place, CURRENT not switched": "die_writing('CURRENT')",
     "CURRENT switched, old version not removed": "store.IndexStore._remove_old = die",
 }
