@@ -1,19 +1,16 @@
 """The answering span of a passage (what the chat shows as "答案:"), and how often it holds a
 gold answer.
 
-The span (:func:`answer_span`) is built from whole sentences of the passage. Each sentence is
-scored by its cosine to the question plus :data:`ANSWER_KEYWORD_WEIGHT` times the idf-weighted
-share of the question's keywords it holds; the best one is taken (:func:`sentence_span`, the
-rule before the span was widened), then widened one neighbouring sentence at a time, the
-better-scored neighbour first, while the span is shorter than :data:`WIDEN_CHARS` (three times
-that for Latin-script passages, whose sentences hold about three times as many characters for
-the same content; at most :data:`WIDEN_SHARE` of the passage, so that a short passage keeps a
-highlight) or the neighbour scores within :data:`WIDEN_GAP` of the best sentence (the
-choice is unsure), up to :data:`MAX_SENTENCES` and never to every sentence of the passage (a
-highlight of the whole passage shows nothing; this costs 1-2 points of answer accuracy on the
-XQuAD sets, whose passages have about five sentences). The constants were chosen on the dev halves of
-the seven benchmarks with answers (``bench/answers.py``); narrowing to clauses was measured
-and lost more answers than it saved characters.
+The span (:func:`answer_span`) is built from whole sentences of the passage. A conditional
+logit over the sentences' features (:mod:`qa.span_features`; coefficients in
+``span_model.json`` beside this file, fitted by ``bench/answers.py`` on the dev halves of the
+benchmarks with answers, 5-fold cross-validated by question) gives each sentence the
+probability that it holds the answer. The span starts at the likeliest sentence and takes in
+the likelier neighbour, one at a time, while the span holds under ``mass`` of the probability
+or is shorter than :data:`WIDEN_CHARS` (three times that for Latin-script passages, whose
+sentences hold about three times as many characters for the same content; at most
+:data:`WIDEN_SHARE` of the passage), up to :data:`MAX_SENTENCES` and never every sentence of
+the passage (a highlight of the whole passage shows nothing).
 
 Measuring (:func:`answer_key`, :func:`holds_answer`, :func:`answer_accuracy`): a span holds an
 answer when it contains a gold answer in the passage's language, both folded like keywords
@@ -22,6 +19,8 @@ answer when it contains a gold answer in the passage's language, both folded lik
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,100 +28,72 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .lexical import tokenize
 from .sources import read_jsonl
+from .span_features import FEATURES, sentence_features
 from .text import normalize, script_of
 
 if TYPE_CHECKING:  # qa.evidence imports this module
     from .evidence import IndexArrays
     from .store import LoadedIndex
 
-ANSWER_KEYWORD_WEIGHT = 0.2
-"""Weight of the keyword share against the cosine in a sentence's score."""
 WIDEN_CHARS = 60
-"""A span shorter than this (in a CJK passage) takes in its better neighbour."""
+"""A span shorter than this (in a CJK passage) takes in its likelier neighbour."""
 LATIN_CHARS = 3 * WIDEN_CHARS
 """:data:`WIDEN_CHARS` for a Latin-script passage."""
 WIDEN_SHARE = 0.5
 """The length rule widens a span only while it is under this share of the passage."""
-WIDEN_GAP = 0.05
-"""A neighbour scoring within this of the best sentence is taken in whatever the length."""
 MAX_SENTENCES = 3
 """The most sentences a span holds."""
+_MODEL = Path(__file__).with_name("span_model.json")
 _SPACE_RE = re.compile(r"\s+")
 
 
-def sentence_scores(text: str, spans: list[list[int]], cosines: list[float],
-                    weights: dict[str, float], unigrams: bool = False,
-                    keyword_weight: float = ANSWER_KEYWORD_WEIGHT) -> list[float]:
-    """Score of each sentence ``spans[i]`` of ``text``: ``cosines[i]`` plus ``keyword_weight``
-    times the ``weights``-weighted share of the question's keywords
-    (:func:`qa.lexical.tokenize` tokens) it contains (0 when ``weights`` is empty)."""
-    total = sum(weights.values()) or 1.0
-    scores = []
-    for (a, b), cosine in zip(spans, cosines):
-        found = set(tokenize(text[a:b], unigrams))
-        share = sum(w for t, w in weights.items() if t in found) / total
-        scores.append(cosine + keyword_weight * share)
-    return scores
+@functools.lru_cache(maxsize=1)
+def span_model() -> dict:
+    """The fitted span model: ``features`` (:data:`qa.span_features.FEATURES`),
+    ``coefficients`` and ``mass``."""
+    model = json.loads(_MODEL.read_text(encoding="utf-8"))
+    if model["features"] != FEATURES:
+        raise ValueError(f"{_MODEL} was fitted on other features; rerun bench/answers.py")
+    return model
 
 
-def scored_sentences(index: LoadedIndex, arrays: IndexArrays, row: int,
-                     sentence_cos: np.ndarray, weights: dict[str, float], unigrams: bool = False,
-                     keyword_weight: float = ANSWER_KEYWORD_WEIGHT):
-    """Passage ``row``'s text, its sentence spans and their scores (:func:`sentence_scores`);
-    ``[]``, ``[]`` for a passage without sentences."""
-    start, stop = arrays.first_sentence[row], arrays.first_sentence[row + 1]
-    text = index.records[row].text
-    if stop <= start:
-        return text, [], []
-    spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
-    cosines = np.asarray(sentence_cos[start:stop]).tolist()
-    return text, spans, sentence_scores(text, spans, cosines, weights, unigrams, keyword_weight)
+def sentence_probabilities(features: np.ndarray, coefficients) -> np.ndarray:
+    """Softmax over the sentences of ``features @ coefficients``: P(sentence holds the answer)."""
+    logits = features @ np.asarray(coefficients, dtype=float)
+    chances = np.exp(logits - logits.max())
+    return chances / chances.sum()
 
 
-def sentence_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
-                  weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
-    """Span in passage ``row``'s text of its best-scored sentence (:func:`sentence_scores`;
-    the first on ties); the whole text when the passage has no sentence. The span of
-    :func:`answer_span` before it is widened (and the rule before widening existed)."""
-    text, spans, scores = scored_sentences(index, arrays, row, sentence_cos, weights,
-                                           unigrams)
-    if not spans:
-        return 0, len(text)
-    best = int(np.argmax(scores))
-    return int(spans[best][0]), int(spans[best][1])
-
-
-def widen(spans: list[list[int]], scores: list[float], best: int, chars: int,
-          gap: float = WIDEN_GAP, most: int = MAX_SENTENCES) -> tuple[int, int]:
-    """Sentences ``lo..hi`` around ``best`` (see the module docstring).
+def widen(spans: list[list[int]], chances: np.ndarray, chars: float, mass: float,
+          most: int = MAX_SENTENCES) -> tuple[int, int]:
+    """Sentences ``lo..hi`` around the likeliest one (see the module docstring).
 
     Args:
         spans: the passage's sentence spans, in text order.
-        scores: their scores (:func:`sentence_scores`).
-        best: the index of the best sentence.
+        chances: each sentence's probability of holding the answer.
         chars: the length under which the span always widens.
-        gap: a neighbour within this score of ``best`` is taken in at any length.
+        mass: the probability the span widens to hold.
         most: the most sentences (1: no widening).
     Returns:
         ``(lo, hi)``, indexes of the first and last sentence, ``hi - lo < most``.
     """
-    lo = hi = best
-    while hi - lo + 1 < most:
-        neighbours = [(scores[j], j) for j in (lo - 1, hi + 1) if 0 <= j < len(spans)]
+    lo = hi = int(np.argmax(chances))
+    held = float(chances[lo])
+    while hi - lo + 1 < most and (held < mass or spans[hi][1] - spans[lo][0] < chars):
+        neighbours = [(float(chances[j]), j) for j in (lo - 1, hi + 1) if 0 <= j < len(spans)]
         if not neighbours:
             break
-        score, j = max(neighbours)
-        if spans[hi][1] - spans[lo][0] >= chars and scores[best] - score > gap:
-            break
+        chance, j = max(neighbours)
+        held += chance
         lo, hi = min(lo, j), max(hi, j)
     return lo, hi
 
 
 def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
-                weights: dict[str, float], unigrams: bool = False) -> tuple[int, int]:
-    """Span in passage ``row``'s text that answers the question (the module docstring).
+                weights: dict[str, float], question: str, unigrams: bool = False,
+                model: dict | None = None) -> tuple[int, int]:
+    """Span in passage ``row``'s text that answers ``question`` (the module docstring).
 
     Args:
         index, arrays: the loaded index and its arrays (:class:`qa.evidence.IndexArrays`).
@@ -131,19 +102,26 @@ def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos:
             passage's own are read).
         weights: the idf of each of the question's keywords
             (:func:`qa.evidence.keyword_weights`).
+        question: the question's text.
         unigrams: whether the index's keywords include single characters.
+        model: coefficients and mass (default: :func:`span_model`).
     Returns:
         ``(start, end)`` in the passage's text: whole sentences, contiguous; the whole text
         when the passage has no sentence.
     """
-    text, spans, scores = scored_sentences(index, arrays, row, sentence_cos, weights,
-                                           unigrams)
-    if not spans:
+    start, stop = arrays.first_sentence[row], arrays.first_sentence[row + 1]
+    text = index.records[row].text
+    if stop <= start:
         return 0, len(text)
+    model = model or span_model()
+    spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
+    features = sentence_features(text, spans, np.asarray(sentence_cos[start:stop]).tolist(),
+                                 weights, question, unigrams)
+    chances = sentence_probabilities(features, model["coefficients"])
     script = index.records[row].script or script_of(text)
     chars = min(LATIN_CHARS if script == "latin" else WIDEN_CHARS, WIDEN_SHARE * len(text))
     most = min(MAX_SENTENCES, max(len(spans) - 1, 1))
-    lo, hi = widen(spans, scores, int(np.argmax(scores)), chars, most=most)
+    lo, hi = widen(spans, chances, chars, model["mass"], most)
     return int(spans[lo][0]), int(spans[hi][1])
 
 

@@ -141,7 +141,7 @@ def _outcomes(retriever: Retriever, question, vector, row: int, relevant: set[st
     gold = gold_answers(by_script, record.script or script_of(record.text))
     found = {}
     for name, rule in rules.items():
-        start, end = rule(index, arrays, row, evidence.sentence_cos, weights,
+        start, end = rule(index, arrays, row, evidence.sentence_cos, weights, question.text,
                           retriever.config.unigrams)
         found[name] = AnswerOutcome(record.id in relevant,
                                     holds_answer(record.text[start:end], gold), end - start,

@@ -261,7 +261,7 @@ class Retriever:
         weights = keyword_weights(index, question)
         return [self._passage(index.records[row], float(chance),
                               answer_span(index, arrays, int(row), evidence.sentence_cos,
-                                          weights, self.config.unigrams))
+                                          weights, question.text, self.config.unigrams))
                 for row, chance in zip(*answering(evidence, k, possible))]
 
     @staticmethod

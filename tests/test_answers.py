@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.answers import (MAX_SENTENCES, AnswerOutcome, answer_accuracy, answer_key, gold_answers,
-                        holds_answer, widen)
+                        holds_answer, sentence_probabilities, span_model, widen)
+from qa.span_features import FEATURES, sentence_features
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SEEDED = [  # from tests/data/seed_questions.json: question, a string its span must hold
     ("划船社区党委书记是谁?", "划船社区党委书记俞复玲"),
@@ -40,15 +45,44 @@ def test_a_tiny_sentence_takes_in_the_number_after_it(make_retriever):
     assert passage.answer.endswith("。") and len(passage.answer) < len(passage.text)
 
 
-def test_widen_grows_toward_the_better_neighbour_and_stops():
+def test_widen_grows_toward_the_likelier_neighbour_and_stops():
     spans = [[0, 10], [10, 20], [20, 80], [80, 90], [90, 100]]
-    scores = [0.80, 0.70, 0.90, 0.84, 0.10]
-    assert widen(spans, scores, 2, chars=60) == (2, 2)  # long enough, neighbours unsure enough
-    assert widen(spans, scores, 2, chars=70) == (2, 3)  # 3 is better than 1
-    assert widen(spans, scores, 2, chars=60, gap=0.3) == (1, 3)
-    lo, hi = widen(spans, scores, 2, chars=10 ** 6)
+    chances = np.array([0.05, 0.10, 0.60, 0.20, 0.05])
+    assert widen(spans, chances, chars=60, mass=0.5) == (2, 2)  # likely and long enough
+    assert widen(spans, chances, chars=70, mass=0.5) == (2, 3)  # short: 3 is likelier than 1
+    assert widen(spans, chances, chars=0, mass=0.85) == (1, 3)  # 0.6 + 0.2 + 0.1
+    lo, hi = widen(spans, chances, chars=10 ** 6, mass=1.0)
     assert hi - lo + 1 == MAX_SENTENCES
-    assert widen(spans, scores, 4, chars=10 ** 6, most=1) == (4, 4)
+    assert widen(spans, chances, chars=10 ** 6, mass=1.0, most=1) == (2, 2)
+
+
+def test_sentence_features_see_the_question():
+    text = "欧洲越橘是杜鹃花科的植物。欧洲越橘的果实含有花青素。欧洲越橘在1753年被命名。"
+    spans = [[0, 13], [13, 27], [27, 40]]
+    features = sentence_features(text, spans, [0.9, 0.85, 0.8], {"欧洲": 1.0, "越橘": 1.0,
+                                 "含有": 3.0}, "欧洲越橘含有什么成分？")
+    column = {name: features[:, i] for i, name in enumerate(FEATURES)}
+    assert features.shape == (3, len(FEATURES))
+    assert column["cosine_gap"].tolist() == pytest.approx([0.0, -0.05, -0.1])
+    # the topic is in every sentence, so only 含有 tells the sentences apart
+    assert column["distinct_keywords"].argmax() == 1 and column["keywords"][1] == 1.0
+    assert column["first"].tolist() == [1.0, 0.0, 0.0]
+    assert column["number_cue"].tolist() == [0.0, 0.0, 0.0]  # 什么成分 asks for no number
+    asks_when = sentence_features(text, spans, [0.9, 0.85, 0.8], {}, "欧洲越橘何时被命名？")
+    assert asks_when[:, FEATURES.index("date_cue")].tolist() == [0.0, 0.0, 1.0]
+    english = sentence_features(text, spans, [0.5, 0.4, 0.3], {}, "When was it named?")
+    assert english[:, FEATURES.index("cross_cosine")].tolist() == [0.5, 0.4, 0.3]
+    assert english[:, FEATURES.index("date_cue")].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_the_shipped_span_model_matches_its_features_and_benchmark():
+    model = span_model()
+    assert len(model["coefficients"]) == len(FEATURES) and 0 < model["mass"] <= 1
+    fitted = json.loads((ROOT / "bench" / "results" / "answers.json").read_text("utf-8"))
+    assert fitted["model"]["coefficients"] == model["coefficients"]
+    assert fitted["mass"] == model["mass"]
+    chances = sentence_probabilities(np.eye(len(FEATURES))[:3], model["coefficients"])
+    assert chances.sum() == pytest.approx(1.0)
 
 
 def test_answers_match_across_case_width_script_and_spaces():
