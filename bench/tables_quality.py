@@ -254,3 +254,15 @@ def int8_cosine() -> list[str]:
         rows.append(f"| {kind} | {r['n']:,} | {r['min']:.4f} | {r['p0.1']:.4f} | {r['p1']:.4f} | "
                     f"{r['mean']:.4f} |")
     return rows
+
+
+def second_encoder() -> list[str]:
+    """The final ranking's top 30 reranked with USE multilingual v3 (bench/second_encoder.py)."""
+    data = load_json("second_encoder")["datasets"]
+    weights = ("0.0", "0.2", "0.5", "1.0")
+    lines = header("dataset", *(f"R@1 / MRR@10, λ {w}" for w in weights), "USE seconds")
+    for name, r in data.items():
+        lines.append(row(name, *(f"{r[f'all, lambda {w}']['recall@1']:.3f} / "
+                                 f"{r[f'all, lambda {w}']['mrr@10']:.3f}" for w in weights),
+                         f"{r['use_seconds']:.0f} s for {r['use_texts']:,} texts"))
+    return lines
