@@ -70,7 +70,11 @@ def main() -> None:
                 rounds[side].append(run(base if side == "A" else ROOT, args))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
-    result = {"A": args.rev, "B": "working tree", "rounds": args.rounds}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    result = {"A": args.rev, "B": head + ("+changes" if dirty else ""), "rounds": args.rounds}
     for corpus in ("seed", "drcd"):
         for side in "AB":
             p50, p95 = np.median([r[corpus] for r in rounds[side]], axis=0)
