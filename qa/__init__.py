@@ -49,10 +49,12 @@ def default_retriever():
 
 
 def retrieve(question: str, k: int = 5, history: list[str] | None = None,
-             possible: bool = False) -> list[Passage]:
+             possible: bool = False, sources: str | list[str] | None = None) -> list[Passage]:
     """The ``k`` passages of the default documents that best answer ``question`` (with
-    ``possible``, also those only possibly relevant, ``tier == "possible"``).
+    ``possible``, also those only possibly relevant, ``tier == "possible"``; with ``sources``,
+    only from the documents they name or match, e.g. ``"*.pdf"``).
 
     See :meth:`qa.retriever.Retriever.retrieve` for arguments and errors.
     """
-    return default_retriever().retrieve(question, k=k, history=history, possible=possible)
+    return default_retriever().retrieve(question, k=k, history=history, possible=possible,
+                                        sources=sources)

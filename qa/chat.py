@@ -96,14 +96,16 @@ class ChatService:
         self.retriever.query_encoder.encode_queries(["warm up"])
         dictionary()
 
-    def reply(self, message, history: list | None, top_k: int = 3) -> str:
-        """The Markdown reply to ``message``; bad input gives a short explanation, never a
-        traceback."""
+    def reply(self, message, history: list | None, top_k: int = 3,
+              sources: list[str] | None = None) -> str:
+        """The Markdown reply to ``message`` (from the documents ``sources`` only, when some are
+        given); bad input gives a short explanation, never a traceback."""
         earlier = recent_questions(history)
         started = time.perf_counter()
         try:
             k = check_k(int(top_k))
-            passages = self.retriever.retrieve(message, k=k, history=earlier, possible=True)
+            passages = self.retriever.retrieve(message, k=k, history=earlier, possible=True,
+                                               sources=list(sources) if sources else None)
         except (ValueError, TypeError, QAError) as exc:
             log.info("question refused: %s", exc)
             return f"⚠️ {escape(str(exc))}"
@@ -130,6 +132,10 @@ class ChatService:
                 note += f" ({doc.state})"
             rows.append(f"| {escape(doc.source)} | {doc.passages} | {note.strip()} |")
         return "\n\n".join(lines + ["\n".join(rows)])
+
+    def names(self) -> list[str]:
+        """Every document's name, for choosing which to ask."""
+        return [d.source for d in self.library.documents()]
 
     def removable(self) -> list[str]:
         """Uploaded documents that can be removed now."""

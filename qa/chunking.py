@@ -26,7 +26,8 @@ Rules, in the order they apply:
    below the model's 512); longer ones are packed greedily by whole sentences, and a single
    over-long sentence is cut at commas, then at ``max_tokens`` characters.
 7. **Titles.** Each passage carries its article's title (the file name stem when the file has no
-   title) and its section heading, if any.
+   title) and its section path, if any: the headings above it, outer first (``##`` above
+   ``###``; a headline without ``#`` counts as ``##``), joined by :data:`SECTION_JOIN`.
 
 ``start``/``end`` are offsets into the document text spanning the passage's source lines; the
 passage ``text`` is those lines joined as described (so it can differ from ``text[start:end]``).
@@ -51,7 +52,10 @@ from .limits import MAX_PASSAGES_PER_DOCUMENT, MAX_TEXT_CHARS, MAX_TITLE_CHARS
 from .sentences import glued, pack_sentences
 from .text import TRIMMED
 
-__all__ = ["Chunk", "chunk_text"]
+__all__ = ["Chunk", "SECTION_JOIN", "chunk_text"]
+
+SECTION_JOIN = " › "
+"""Between the headings of a section path (``二、项目概况 › 1. 选址``)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,7 @@ def _classify(paras: Iterable[_Para]) -> Iterator[tuple[str, _Para]]:
                 pending = None
             joined = None
         if level:
-            kind = "title" if level == 1 else "section"
+            kind = "title" if level == 1 else f"section{level}"
             yield kind, _Para(heading_title(para.text, level), para.start, para.end)
             continue
         if joined is None:
@@ -232,12 +236,16 @@ def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
     if len(text) > MAX_TEXT_CHARS:
         raise DocumentError(f"{name}: {len(text):,} characters of text, over the "
                             f"{MAX_TEXT_CHARS:,}-character limit; split it into smaller files")
-    title, section, chunks = default_title, "", []
+    title, headings, chunks = default_title, [], []
+    section = ""
     for kind, para in _resolve_headlines(_classify(_paragraphs(text))):
         if kind == "title":  # every passage carries (and embeds) its title and section
-            title, section = para.text[:MAX_TITLE_CHARS], ""
-        elif kind in ("section", "headline"):
-            section = para.text[:MAX_TITLE_CHARS]
+            title, headings, section = para.text[:MAX_TITLE_CHARS], [], ""
+        elif kind.startswith("section") or kind == "headline":
+            depth = kind[len("section"):]
+            level = int(depth) if depth.isdigit() else 2
+            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, para.text)]
+            section = SECTION_JOIN.join(h for _, h in headings)[:MAX_TITLE_CHARS]
         elif kind == "body":
             for piece in pack_sentences(para.text, max_tokens):
                 if len(chunks) == MAX_PASSAGES_PER_DOCUMENT:

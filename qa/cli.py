@@ -61,13 +61,18 @@ def cmd_build(args) -> int:
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
           f"reused) into {folder} in {loaded.manifest['seconds']:.1f} s")
+    for name, first in (loaded.manifest.get("duplicates") or {}).items():
+        print(f"  {name}: the same content as {first}, indexed once")
+    for name, reason in (loaded.manifest.get("skipped") or {}).items():
+        print(f"  skipped {name}: {reason}", file=sys.stderr)
     return 0
 
 
 def cmd_ask(args) -> int:
     settings = _settings(args)
     passages = _retriever(args, settings).retrieve(args.question, k=args.k, history=args.history,
-                                                   possible=not args.answers_only)
+                                                   possible=not args.answers_only,
+                                                   sources=args.source)
     if args.json:
         print(json.dumps([dict(asdict(p), answer=p.answer) for p in passages], ensure_ascii=False))
         return 0
@@ -76,10 +81,13 @@ def cmd_ask(args) -> int:
                                                  if passages else ""))
     for rank, p in enumerate(passages, 1):
         mark = "" if p.tier == "answer" else " (possibly relevant)"
-        print(f"{rank}. [{p.score:.3f}]{mark} {p.source} — {p.title}")
+        print(f"{rank}. [{p.score:.3f}]{mark} {p.source} — {p.title}"
+              + (f" · {p.location}" if p.location else ""))
         print(f"   {p.text}")
         if p.answer:
             print(f"   answer: {p.answer}")
+        if p.also_in:
+            print(f"   also in: {', '.join(p.also_in)}")
     return 0
 
 
@@ -144,6 +152,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=5, help="passages to return (1-100, default 5)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--history", action="append", help="an earlier question (repeatable)")
+    ask.add_argument("--source", action="append", metavar="NAME_OR_GLOB",
+                     help="only from these documents, e.g. '*.pdf' (repeatable)")
     ask.add_argument("--answers-only", action="store_true",
                      help="leave out passages that are only possibly relevant")
     ask.add_argument("--index", help="an index folder built with `qa build --index`")

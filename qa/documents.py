@@ -38,13 +38,20 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+READER_VERSION = 2
+"""Raised when a reader's output changes (2: PDF pages), so that documents read by an older
+one are read again (their unchanged passages keep their vectors)."""
+
+
 @dataclass(frozen=True)
 class Document:
-    """A document's text. ``source`` is the path as given; ``encoding`` what decoded it."""
+    """A document's text. ``source`` is the path as given; ``encoding`` what decoded it;
+    ``places`` the reader's place marks in ``text`` (:mod:`qa.places`: PDF pages...)."""
 
     source: str
     text: str
     encoding: str
+    places: tuple = ()
 
 
 def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
@@ -103,19 +110,24 @@ def _too_much_text(name: str, size: int | None = None) -> DocumentError:
                          "split it into smaller files")
 
 
+def _clean(text: str) -> str:
+    """Line ends as ``\n``, control characters dropped."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def _check_text(text: str, name: str) -> str:
     if len(text) > MAX_TEXT_CHARS:
         raise _too_much_text(name, len(text))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 100):
         raise DocumentError(f"{name}: looks like a binary file, not text")
-    text = _CONTROL.sub("", text)
+    text = _clean(text)
     if not text.strip():
         raise DocumentError(f"{name}: the document has no text")
     return text
 
 
-def _pdf_text(data: bytes, name: str) -> str:
+def _pdf_text(data: bytes, name: str) -> tuple[str, tuple]:
+    """The pages' text, blank-line separated, and a ``{"page": n}`` mark where each starts."""
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -126,9 +138,10 @@ def _pdf_text(data: bytes, name: str) -> str:
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(f"{name}: the PDF is encrypted; save an unprotected copy")
         _check_pages(reader, name)
-        pages, size = [], 0
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
+        pages, places, size = [], [], 0
+        for number, page in enumerate(reader.pages, 1):
+            places.append((size, {"page": number}))
+            pages.append(_clean(page.extract_text() or ""))
             size += len(pages[-1]) + 2
             if size > MAX_TEXT_CHARS:
                 raise _too_much_text(name)
@@ -138,7 +151,7 @@ def _pdf_text(data: bytes, name: str) -> str:
         raise DocumentError(f"{name}: cannot read this PDF ({exc})") from exc
     except Exception as exc:  # pypdf raises many types on broken files
         raise DocumentError(f"{name}: cannot read this PDF ({type(exc).__name__}: {exc})") from exc
-    return "\n\n".join(pages)
+    return "\n\n".join(pages), tuple(places)
 
 
 def _check_pages(reader, name: str) -> None:
@@ -175,15 +188,16 @@ def parse_bytes(data: bytes, name: str) -> Document:
         )
     if not data.strip():
         raise DocumentError(f"{name}: the file is empty")
+    places: tuple = ()
     if suffix == ".pdf":
-        text, encoding = _pdf_text(data, name), "pdf"
+        (text, places), encoding = _pdf_text(data, name), "pdf"
     elif suffix == ".docx":
         text, encoding = docx_text(data, name), "docx"
     else:
         text, encoding = decode_bytes(data, name)
         if suffix in (".html", ".htm"):
             text = html_to_text(text, name)
-    return Document(source=name, text=_check_text(text, name), encoding=encoding)
+    return Document(source=name, text=_check_text(text, name), encoding=encoding, places=places)
 
 
 def read_document(path: str | Path) -> Document:

@@ -83,9 +83,10 @@ class IndexArrays:
 
 
 def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: np.ndarray,
-           recipe: fusion.Recipe) -> fusion.Evidence:
+           recipe: fusion.Recipe, within: np.ndarray | None = None) -> fusion.Evidence:
     """Every passage's dense and keyword evidence and fused score for ``question`` (passages
-    that are not candidates get a fused score of -inf; see :class:`IndexArrays`)."""
+    that are not candidates get a fused score of -inf; see :class:`IndexArrays`; the rows
+    ``within``, when given, are candidates too)."""
     tokens = list(question.tokens)
     question_group = SCRIPT_CODES[script_of(question.text)]
     bm25 = index.keyword.scores(tokens)
@@ -100,7 +101,7 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
                               arrays.groups, baseline, question_group, recipe,
                               translated=translated, question_tokens=len(tokens))
     return _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
-                              question_group, recipe, len(tokens))
+                              question_group, recipe, len(tokens), within)
 
 
 def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
@@ -112,10 +113,12 @@ def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
-                       question_group, recipe, question_tokens):
+                       question_group, recipe, question_tokens, within=None):
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
     rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], _top_nonzero(bm25, CANDIDATES))
+    if within is not None:
+        rows = np.union1d(rows, within)
     if translated is not None:
         rows = np.union1d(rows, _top_nonzero(translated[0], CANDIDATES))
     rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)

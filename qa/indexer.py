@@ -24,6 +24,7 @@ from .documents import Document
 from .errors import QAError
 from .lexical import TOKENIZER_VERSION, KeywordIndex, tokenize
 from .passage import Record, content_hash
+from .places import Places
 from .store import IndexStore, LoadedIndex
 from .text import script_of, to_simplified
 
@@ -75,9 +76,11 @@ def document_records(document: Document, name: str, config: IndexConfig) -> list
     """The passages of one document as records (ids ``<name>#<n>``)."""
     records = []
     chunks = chunk_text(document.text, Path(name).stem, config.max_tokens, source=Path(name).name)
+    places = Places(document.places)
     for number, chunk in enumerate(chunks):
         record = Record(id=f"{name}#{number}", text=chunk.text, source=name, title=chunk.title,
-                        section=chunk.section, start=chunk.start, end=chunk.end)
+                        section=chunk.section, start=chunk.start, end=chunk.end,
+                        place=places.at(chunk.start, chunk.end))
         records.append(_with_hash(record, config))
     return records
 
@@ -180,12 +183,14 @@ def build(source, store: IndexStore, encoder, config: IndexConfig = IndexConfig(
         parsed: files already read elsewhere (:mod:`qa.parse_worker`), by name.
         allow_empty: write an empty index when there are no passages.
     Raises:
-        DocumentError: a file cannot be read (nothing is written then).
-        QAError: no passages at all, unless ``allow_empty``.
+        QAError: no passages at all, unless ``allow_empty`` (files that cannot be read are
+            skipped: ``skipped`` in the manifest).
     """
     records, extra, corpus = source.read(store, config, parsed)
     if not records and not allow_empty:
-        raise QAError(f"no passages found in {source}")
+        skipped = extra.get("skipped") or {}
+        raise QAError(f"no passages found in {source}" + "".join(
+            f"\n  skipped {reason}" for reason in skipped.values()))
     return write_index(store, records, encoder, config, corpus, extra, progress)
 
 

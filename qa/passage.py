@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,8 @@ class Record:
 
     ``start``/``end`` are offsets in the source document's text; ``hash`` is the sha256 of the
     text that was embedded, so an unchanged passage is never embedded twice; ``script`` is
-    ``cjk`` or ``latin`` (see :func:`qa.text.script_of`).
+    ``cjk`` or ``latin`` (see :func:`qa.text.script_of`); ``place`` where in the document it
+    is (:mod:`qa.places`: ``{"page": 12}``, ``{"sheet": "…", "rows": [2, 9]}``…).
     """
 
     id: str
@@ -24,6 +25,7 @@ class Record:
     end: int = 0
     hash: str = ""
     script: str = ""
+    place: dict = field(default_factory=dict)
 
     def embed_text(self, titles: bool) -> str:
         """What the models see: the title line and the text, or the text alone."""
@@ -58,11 +60,15 @@ class Passage:
         source: the file the passage comes from.
         title: the title of its article (file name stem when the file has none).
         start, end: character offsets of the passage in the source document's text.
-        section: the section heading above the passage, if any.
+        section: the section path above the passage (headings, outer first), if any.
         answer_start, answer_end: span in ``text`` of the sentence that best answers the
             question (``0, 0`` when unknown).
         tier: ``"answer"`` when ``score`` reaches the calibrated answer threshold, else
             ``"possible"`` (possibly relevant; only returned when asked for).
+        place: where in the document: ``{"page": 12}``, ``{"sheet": "…", "rows": [2, 9]}``,
+            ``{"slide": 3}`` or ``{}`` (:mod:`qa.places`).
+        location: ``place`` and ``section`` for people (``"page 12 · 二、项目概况"``).
+        also_in: other documents holding the same text (shown once, here).
     """
 
     id: str
@@ -76,6 +82,9 @@ class Passage:
     answer_start: int = 0
     answer_end: int = 0
     tier: str = "answer"
+    place: dict = field(default_factory=dict)
+    location: str = ""
+    also_in: tuple[str, ...] = ()
 
     @property
     def answer(self) -> str:

@@ -16,6 +16,7 @@ import re
 
 from .lexical import query_tokens
 from .passage import Passage
+from .places import describe
 from .text import is_chinese, normalize_char
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:$])")
@@ -105,8 +106,13 @@ def relevance_label(score: float, chinese: bool) -> str:
 
 
 def _passage_lines(rank: int, passage: Passage, question: str, chinese: bool) -> list[str]:
-    where = escape(passage.title) + (f" › {escape(passage.section)}" if passage.section else "")
-    return [f"**{rank}.** {where} · `{passage.source.replace('`', '')}` · "
+    place = describe(passage.place, passage.section, chinese)
+    where = escape(passage.title) + (f" · {escape(place)}" if place else "")
+    also = ""
+    if passage.also_in:
+        names = ", ".join(f"`{name.replace('`', '')}`" for name in passage.also_in)
+        also = f" · {'也见于' if chinese else 'also in'} {names}"
+    return [f"**{rank}.** {where} · `{passage.source.replace('`', '')}`{also} · "
             f"{relevance_label(passage.score, chinese)}", "",
             passage_markdown(passage, question), ""]
 

@@ -20,6 +20,8 @@ from .indexer import IndexConfig, build
 from .sources import FileSource
 from .lexical import query_tokens
 from .passage import Passage, Record
+from .places import describe
+from .selection import answering, best_rows, fold_duplicates, source_rows
 from .questions import MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question
 from .store import IndexStore, LoadedIndex
 
@@ -28,34 +30,6 @@ __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_
 
 log = logging.getLogger(__name__)
 _BLAS = None
-
-
-def _best(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
-    """Rows of the ``k`` highest ``scores``, best first (ties keep row order); only among
-    ``rows`` (sorted) when given."""
-    if rows is not None:
-        return rows[_best(scores[rows], k)]
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
-
-
-def answering(evidence: fusion.Evidence, k: int, possible: bool = False
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the ``k`` best passages by fused score among those whose calibrated probability
-    reaches the threshold (the *answer* tier's, or with ``possible`` the lower one of the
-    *possibly relevant* tier), best first, and their probabilities: :meth:`Retriever.rank`'s
-    order with the passages below the threshold skipped. Cutting *before* taking the top ``k``
-    keeps a flood of near-misses ranked just above the answer from pushing it out of the
-    list."""
-    rows = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
-    chances = calibration.probabilities(evidence, rows)
-    cut = calibration.possible_threshold() if possible else calibration.threshold()
-    keep = chances >= cut  # "not found" when none is kept
-    top = _best(evidence.fused[rows[keep]], k)
-    return rows[keep][top], chances[keep][top]
 
 
 def _one_blas_thread():
@@ -216,13 +190,15 @@ class Retriever:
         return Question(text, tuple(query_tokens(text, unigrams)), self.config.dense_text(text),
                         tuple(terms))
 
-    def evidence(self, question: Question, vector: np.ndarray | None = None) -> fusion.Evidence:
-        """Every passage's dense and keyword evidence and fused score for ``question``."""
+    def evidence(self, question: Question, vector: np.ndarray | None = None,
+                 within: np.ndarray | None = None) -> fusion.Evidence:
+        """Every passage's dense and keyword evidence and fused score for ``question``
+        (``within``: rows that must be scored even when not candidates)."""
         index, arrays = self._loaded()
         if vector is None:
             vector = self.query_encoder.encode_queries([question.embed or question.text])[0]
         with _one_blas_thread():
-            return gather(index, arrays, question, vector, self.recipe)
+            return gather(index, arrays, question, vector, self.recipe, within)
 
     def rank(self, question: Question, k: int = 10, vector: np.ndarray | None = None) -> list[Ranked]:
         """The ranking shared by :meth:`retrieve` and ``qa eval``: best ``k`` rows by fused
@@ -232,10 +208,11 @@ class Retriever:
             return []
         evidence = self.evidence(question, vector)
         fused = evidence.fused
-        return [Ranked(int(row), float(fused[row])) for row in _best(fused, k, evidence.rows)]
+        return [Ranked(int(row), float(fused[row])) for row in best_rows(fused, k, evidence.rows)]
 
     def retrieve(self, question: str, k: int = 5, history: list[str] | None = None,
-                 possible: bool = False) -> list[Passage]:
+                 possible: bool = False, sources: str | list[str] | None = None
+                 ) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
 
         Args:
@@ -245,28 +222,36 @@ class Retriever:
             possible: also return *possibly relevant* passages (``tier == "possible"``), whose
                 calibrated probability is under the answer threshold but over the lower one
                 (default: only passages that answer).
+            sources: only from these documents: a name or glob (``"*.pdf"``), or a list of
+                them (:func:`qa.selection.source_rows`); default: every document.
         Returns:
             Up to ``k`` passages, best first by the ranking, each scored with the calibrated
             probability that it answers the question and its tier (``"answer"`` or
-            ``"possible"``); empty when nothing reaches the threshold ("not found").
+            ``"possible"``); a text held by several documents comes once, the others in
+            ``also_in``; empty when nothing reaches the threshold ("not found").
         Raises:
-            ValueError: empty question or ``k`` out of range.
+            ValueError: empty question, ``k`` out of range, or no document matches ``sources``.
         """
         k = check_k(k)
         question = self.prepare(question, history)
         index, arrays = self._loaded()
         if not index.records:
             return []
-        evidence = self.evidence(question)
+        within = None if sources is None else source_rows(index.records, sources)
+        evidence = self.evidence(question, within=within)
         weights = keyword_weights(index, question)
-        return [self._passage(index.records[row], float(chance),
-                              answer_span(index, arrays, int(row), evidence.sentence_cos,
+        rows, chances = answering(evidence, 2 * k + 5, possible, within)
+        return [self._passage(index.records[row], chance, also,
+                              answer_span(index, arrays, row, evidence.sentence_cos,
                                           weights, question.text, self.config.unigrams))
-                for row, chance in zip(*answering(evidence, k, possible))]
+                for row, chance, also in fold_duplicates(index.records, rows, chances, k)]
 
     @staticmethod
-    def _passage(record: Record, score: float, answer: tuple[int, int]) -> Passage:
+    def _passage(record: Record, score: float, also: tuple[str, ...],
+                 answer: tuple[int, int]) -> Passage:
         return Passage(id=record.id, text=record.text, score=round(float(score), 4),
                        source=record.source, title=record.title, start=record.start,
                        end=record.end, section=record.section, answer_start=answer[0],
-                       answer_end=answer[1], tier=calibration.tier(score))
+                       answer_end=answer[1], tier=calibration.tier(score),
+                       place=dict(record.place),
+                       location=describe(record.place, record.section), also_in=also)

@@ -19,7 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from .documents import find_documents, parse_bytes
+from .documents import READER_VERSION, find_documents, parse_bytes
 from .errors import DocumentError, QAError
 from .indexer import IndexConfig, document_records
 from .limits import MAX_FILE_BYTES
@@ -78,10 +78,14 @@ class FileSource:
         return ", ".join(map(str, self.paths))
 
     def fingerprint(self) -> str:
-        """Every file's name and sha256, hashed."""
-        digest = hashlib.sha256()
+        """Every file's name and sha256, and the readers' version, hashed."""
+        digest = hashlib.sha256(f"readers {READER_VERSION}\0".encode())
         for path, name in library_files(self.paths):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(read_file(path)).digest())
+            try:
+                data = read_file(path)
+            except DocumentError:  # skipped by read() too
+                continue
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         return digest.hexdigest()
 
     def read(self, store: IndexStore, config: IndexConfig,
@@ -89,29 +93,47 @@ class FileSource:
         """The passages of every file, reading only files that changed since the live version
         of ``store`` (or are in ``parsed``, ``{name: Parsed}``, when their sha256 matches).
 
-        Raises:
-            DocumentError: a file cannot be read.
+        A file that cannot be read is skipped and reported (a warning, and ``skipped`` in the
+        manifest: ``{name: reason}``); a file with the same bytes as one before it (by name)
+        is indexed once (``duplicates``: ``{name: the file indexed}``).
         """
         known = _previous_documents(store, config)
         known.update(parsed or {})
-        records, documents, corpus, read = [], [], hashlib.sha256(), 0
+        records, documents, read = [], [], 0
+        corpus = hashlib.sha256(f"readers {READER_VERSION}\0".encode())
+        skipped, duplicates, holders = {}, {}, {}
         for path, name in library_files(self.paths):
-            data = read_file(path)
+            try:
+                data = read_file(path)
+            except DocumentError as exc:
+                skipped[name] = _skip(name, exc)
+                continue
             digest = hashlib.sha256(data).digest()
             corpus.update(name.encode() + b"\0" + digest)
+            if digest in holders:
+                duplicates[name] = holders[digest]
+                log.info("%s: the same content as %s, indexed once", name, holders[digest])
+                continue
             previous = known.get(name)
             if previous is not None and previous.sha256 == digest.hex():
                 doc_records, encoding = list(previous.records), previous.encoding
             else:
-                document = parse_bytes(data, str(path))
-                doc_records, encoding = document_records(document, name, config), document.encoding
+                try:
+                    document = parse_bytes(data, name)
+                    doc_records = document_records(document, name, config)
+                except DocumentError as exc:
+                    skipped[name] = _skip(name, exc)
+                    continue
+                encoding = document.encoding
                 read += 1
+            holders[digest] = name
             records.extend(doc_records)
             documents.append({"source": name, "encoding": encoding, "passages": len(doc_records),
-                              "sha256": digest.hex()})
+                              "sha256": digest.hex(), "reader": READER_VERSION})
         log.info("read %d of %d documents (the others are unchanged since the last build)", read,
                  len(documents))
-        extra = {"documents": documents, "sources": [str(p.resolve()) for p in self.paths]}
+        extra = {"documents": documents, "sources": [str(p.resolve()) for p in self.paths],
+                 "skipped": skipped, "duplicates": duplicates}
         return records, extra, corpus.hexdigest()
 
 
@@ -142,6 +164,12 @@ class PassageFile:
         return records, {}, self.fingerprint()
 
 
+def _skip(name: str, error: DocumentError) -> str:
+    """Log that ``name`` is skipped and why; the reason."""
+    log.warning("skipped %s: %s", name, error)
+    return str(error)
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """Rows of a JSON-lines file.
 
@@ -166,6 +194,7 @@ def _previous_documents(store: IndexStore, config: IndexConfig) -> dict:
 
     manifest = store.read_manifest_raw()
     documents = manifest.get("documents") or []
+    documents = [d for d in documents if d.get("reader") == READER_VERSION]
     if not config.shapes(manifest.get("config")) or not all("sha256" in d for d in documents):
         return {}
     records = store.intact_records()

@@ -24,10 +24,10 @@ from .limits import MAX_UPLOAD_BYTES
 
 log = logging.getLogger(__name__)
 EXAMPLES = [
-    ["划船社区党委书记是谁?", 3],
-    ["宁海县第三水厂哪一年开始征地?", 3],
-    ["Who is the party secretary of Huachuan community?", 3],
-    ["How many volunteers with medical knowledge were recruited?", 3],
+    ["划船社区党委书记是谁?", 3, []],
+    ["宁海县第三水厂哪一年开始征地?", 3, []],
+    ["Who is the party secretary of Huachuan community?", 3, []],
+    ["How many volunteers with medical knowledge were recruited?", 3, []],
 ]
 
 
@@ -35,11 +35,13 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
     """The page: chat on the left, documents on the right (read from the server on every
     page load and after every change)."""
 
-    def answer(message: str, history: list[dict], top_k: float) -> str:
-        return service.reply(message, history, int(top_k))
+    def answer(message: str, history: list[dict], top_k: float,
+               sources: list[str] | None = None) -> str:
+        return service.reply(message, history, int(top_k), sources)
 
     def documents_table():
-        return service.documents_markdown(), gr.update(choices=service.removable(), value=None)
+        return (service.documents_markdown(), gr.update(choices=service.removable(), value=None),
+                gr.update(choices=service.names()))
 
     def upload(files, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the files")
@@ -49,13 +51,11 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
         finally:
             for path in paths:  # the server's temporary copy is never kept nor served again
                 path.unlink(missing_ok=True)
-        table, choices = documents_table()
-        return message, table, choices, None
+        return message, *documents_table(), None
 
     def remove(source):
         message = service.remove(source)
-        table, choices = documents_table()
-        return message, table, choices
+        return message, *documents_table()
 
     kinds = ", ".join(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
     with gr.Blocks(title="文档问答 · Document QA") as demo:
@@ -65,8 +65,12 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
             with gr.Column(scale=3):
                 top_k = gr.Slider(1, 10, value=3, step=1, label="Passages per answer",
                                   render=False)
+                only = gr.Dropdown([], value=[], multiselect=True, render=False,
+                                   allow_custom_value=True,  # names or globs, e.g. *.pdf
+                                   label="Only these documents (all when none is chosen)",
+                                   elem_id="only-documents")
                 gr.ChatInterface(
-                    answer, additional_inputs=[top_k], examples=EXAMPLES, api_name="chat",
+                    answer, additional_inputs=[top_k, only], examples=EXAMPLES, api_name="chat",
                     chatbot=gr.Chatbot(height=560, sanitize_html=True, allow_tags=False,
                                        latex_delimiters=[], label="Chat"),
                     additional_inputs_accordion="Settings",
@@ -82,10 +86,10 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
                 status = gr.Markdown(elem_id="upload-status", latex_delimiters=[])
                 choice = gr.Dropdown([], label="Uploaded documents", value=None)
                 drop = gr.Button("Remove the selected document")
-        demo.load(documents_table, None, [table, choice], api_name=False)
-        add.click(upload, files, [status, table, choice, files], api_name="upload",
+        demo.load(documents_table, None, [table, choice, only], api_name=False)
+        add.click(upload, files, [status, table, choice, only, files], api_name="upload",
                   concurrency_limit=1)
-        drop.click(remove, choice, [status, table, choice], api_name="remove",
+        drop.click(remove, choice, [status, table, choice, only], api_name="remove",
                    concurrency_limit=1)
     return demo
 

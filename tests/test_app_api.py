@@ -27,3 +27,11 @@ def test_chat_api_not_found(client):
 
 def test_chat_api_bad_input_is_explained(client):
     assert "empty" in client.predict("   ", api_name="/chat")
+
+
+def test_chat_api_asks_only_the_chosen_documents(client):
+    seed = "seeds/000_b0e56cfeed1eb8fd.txt"
+    reply = client.predict("划船社区党委书记是谁?", 3, [seed], api_name="/chat")
+    assert "俞复玲" in reply and seed.split("/")[-1] in reply
+    reply = client.predict("划船社区党委书记是谁?", 3, ["nothing-*.pdf"], api_name="/chat")
+    assert "no document matches" in reply and "俞复玲" not in reply

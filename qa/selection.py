@@ -1,0 +1,91 @@
+"""Which ranked passages a question gets: the threshold cut (:func:`answering`), a filter by
+document (:func:`source_rows`) and identical passages shown once (:func:`fold_duplicates`)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import numpy as np
+
+from . import calibration, fusion
+from .passage import Record
+from .text import normalize
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def best_rows(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows of the ``k`` highest ``scores``, best first (ties keep row order); only among
+    ``rows`` (sorted) when given."""
+    if rows is not None:
+        return rows[best_rows(scores[rows], k)]
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def answering(evidence: fusion.Evidence, k: int, possible: bool = False,
+              within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the ``k`` best passages by fused score among those whose calibrated probability
+    reaches the threshold (the *answer* tier's, or with ``possible`` the lower one of the
+    *possibly relevant* tier), best first, and their probabilities: :meth:`Retriever.rank`'s
+    order with the passages below the threshold skipped (and those not ``within`` the given
+    sorted rows, when given). Cutting *before* taking the top ``k`` keeps a flood of
+    near-misses ranked just above the answer from pushing it out of the list."""
+    rows = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
+    if within is not None:
+        rows = np.intersect1d(rows, within, assume_unique=True)
+    chances = calibration.probabilities(evidence, rows)
+    cut = calibration.possible_threshold() if possible else calibration.threshold()
+    keep = chances >= cut  # "not found" when none is kept
+    top = best_rows(evidence.fused[rows[keep]], k)
+    return rows[keep][top], chances[keep][top]
+
+
+def source_rows(records: list[Record], sources: str | list[str]) -> np.ndarray:
+    """Sorted rows of the passages whose document matches ``sources``: a name or a glob
+    (``fnmatch``, e.g. ``"*.pdf"``, ``"uploads/报告*"``), or a list of them, matched against
+    the document's name in results and its file name.
+
+    Raises:
+        ValueError: no pattern given, or no document matches.
+    """
+    patterns = [sources] if isinstance(sources, str) else list(sources)
+    patterns = [p.strip() for p in patterns if isinstance(p, str) and p.strip()]
+    if not patterns:
+        raise ValueError("sources: give at least one document name or pattern")
+    matched: dict[str, bool] = {}
+
+    def matches(source: str) -> bool:
+        if source not in matched:
+            name = source.rsplit("/", 1)[-1]
+            matched[source] = any(p in (source, name) or fnmatch.fnmatchcase(source, p)
+                                  or fnmatch.fnmatchcase(name, p) for p in patterns)
+        return matched[source]
+
+    rows = np.array([row for row, record in enumerate(records) if matches(record.source)],
+                    dtype=np.int64)
+    if not len(rows):
+        raise ValueError(f"no document matches {', '.join(map(repr, patterns))}")
+    return rows
+
+
+def fold_duplicates(records: list[Record], rows: np.ndarray, chances: np.ndarray,
+                    k: int) -> list[tuple[int, float, tuple[str, ...]]]:
+    """The first ``k`` of ``rows`` (best first) with passages of identical text (folded like
+    keywords, white space ignored) shown once: ``(row, chance, other documents holding the
+    same text)``, the best-ranked copy kept."""
+    kept: dict[str, list] = {}
+    for row, chance in zip(rows.tolist(), chances.tolist()):
+        key = _SPACE_RE.sub("", normalize(records[row].text))
+        if key in kept:
+            also = kept[key][2]
+            if records[row].source not in also and records[row].source != \
+                    records[kept[key][0]].source:
+                also.append(records[row].source)
+        elif len(kept) < k:
+            kept[key] = [row, chance, []]
+    return [(row, chance, tuple(also)) for row, chance, also in kept.values()]
