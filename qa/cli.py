@@ -1,4 +1,4 @@
-"""The ``qa`` command: build, ask, eval, serve. Thin wiring over the library.
+"""The ``qa`` command: build, sync, ask, eval, serve. Thin wiring over the library.
 
 Log lines of the ``qa`` logger go to stderr: INFO by default (builds and why, conversions,
 exports, the chat's questions), ``-v`` adds DEBUG, ``-q`` keeps warnings and errors only.
@@ -65,6 +65,33 @@ def cmd_build(args) -> int:
         print(f"  {name}: the same content as {first}, indexed once")
     for name, reason in (loaded.manifest.get("skipped") or {}).items():
         print(f"  skipped {name}: {reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_sync(args) -> int:
+    import threading
+
+    from .retriever import Retriever
+    from .sync import FolderWatch
+
+    settings = _settings(args)
+    folder = Path(args.index) if args.index else settings.index_root / Path(args.paths[0]).name
+    watch = FolderWatch(Retriever(folder, documents=args.paths, settings=settings,
+                                  progress=not args.quiet))
+
+    def report(result) -> None:
+        print(f"synced {folder}: {result or 'up to date'}", flush=True)
+        for name, reason in (result.skipped if result else {}).items():
+            print(f"  skipped {name}: {reason}", file=sys.stderr)
+
+    report(watch.sync())
+    if args.watch:
+        print(f"watching {', '.join(args.paths)} every {args.interval:g} s (Ctrl+C stops)",
+              flush=True)
+        try:
+            watch.run(args.interval, threading.Event(), on_sync=report)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
@@ -146,6 +173,16 @@ def parser() -> argparse.ArgumentParser:
                        help="fp16 vectors: half the memory (automatic from 50,000 passages)")
     common(build)
     build.set_defaults(func=cmd_build)
+
+    sync = sub.add_parser("sync", help="keep an index in step with folders (new, changed and "
+                          "deleted files)")
+    sync.add_argument("paths", nargs="+", help="files or folders")
+    sync.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
+    sync.add_argument("--watch", action="store_true", help="keep watching until Ctrl+C")
+    sync.add_argument("--interval", type=float, default=2.0,
+                      help="seconds between looks with --watch (default 2)")
+    common(sync)
+    sync.set_defaults(func=cmd_sync)
 
     ask = sub.add_parser("ask", help="answer a question from the index")
     ask.add_argument("question")

@@ -31,6 +31,9 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | may have waiting; ``0``: no limit (for   |
 |                      |                                | many users behind one proxy address)     |
 | ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
+| ``QA_WATCH``         | ``5``                          | seconds between the chat's looks at its  |
+|                      |                                | documents folder (changes are indexed);  |
+|                      |                                | ``0``: never                             |
 | ``GRADIO_TEMP_DIR``  | ``<uploads>/.incoming``        | where the page receives uploads          |
 | ``HF_HUB_OFFLINE``   | unset                          | ``1``: never download (errors say so)    |
 """
@@ -100,6 +103,7 @@ class Settings:
     queue_share: int | None = None
     auth: tuple[str, str] | None = None
     upload_temp_dir: Path | None = None
+    watch_seconds: int = 5
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -115,7 +119,8 @@ class Settings:
                  "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir",
                  "GRADIO_TEMP_DIR": "upload_temp_dir"}
         numbers = {"GRADIO_SERVER_PORT": "port", "QA_CONCURRENCY": "concurrency",
-                   "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share"}
+                   "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share",
+                   "QA_WATCH": "watch_seconds"}
         texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
         overrides: dict = {}
         for variable, name in paths.items():

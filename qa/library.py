@@ -298,3 +298,12 @@ class Library:
 
     def _rebuild(self, parsed: dict | None = None) -> None:
         self.retriever.rebuild(parsed)
+
+    def watch(self, interval: float):
+        """Index changes to the documents folder every ``interval`` seconds, taking turns with
+        uploads (:class:`qa.sync.FolderWatch`); returns the event that stops it."""
+        from .sync import FolderWatch, snapshot
+
+        watch = FolderWatch(self.retriever, self._lock)
+        watch.seen = snapshot(self.retriever.documents)
+        return watch.start(interval)

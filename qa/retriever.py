@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_
 
 log = logging.getLogger(__name__)
 _BLAS = None
+RECHECK_SECONDS = 1.0
+"""How often a retriever looks whether another process published a new index version."""
 
 
 def _one_blas_thread():
@@ -77,6 +80,7 @@ class Retriever:
         self._index: LoadedIndex | None = None
         self._arrays: IndexArrays | None = None
         self._lock = threading.Lock()
+        self._checked = time.monotonic()
 
     @property
     def passage_encoder(self):
@@ -107,7 +111,35 @@ class Retriever:
             if self._index is None:
                 self._index = self._open()
                 self._arrays = IndexArrays(self._index)
+            elif self._published_elsewhere():
+                self._take_new_version()
             return self._index, self._arrays
+
+    def _published_elsewhere(self) -> bool:
+        """Whether another process (``qa sync``, ``qa build``) made a new version live; looked
+        at most every :data:`RECHECK_SECONDS`."""
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return False
+        self._checked = now
+        try:
+            live = self.store.current()
+        except IndexCorruptError:
+            return False
+        return live is not None and live.name != self._index.folder.name
+
+    def _take_new_version(self) -> None:
+        """Answer from the live version from now on; keep the one in memory when it cannot be
+        loaded."""
+        try:
+            loaded = self.store.load()
+        except IndexCorruptError as exc:
+            log.warning("a new version of %s cannot be loaded, keeping the one in use: %s",
+                        self.store.folder, exc)
+            return
+        if loaded is not None and loaded.manifest.get("model") == self._index.manifest.get("model"):
+            log.info("answering from the new version %s", loaded.folder.name)
+            self._index, self._arrays = loaded, IndexArrays(loaded)
 
     def _open(self) -> LoadedIndex:
         loaded = self.store.load() if self.source is None else self._load_or_none()
@@ -152,6 +184,14 @@ class Retriever:
         except IndexCorruptError as exc:
             log.warning("the index cannot be used and is rebuilt from the documents: %s", exc)
             return None
+
+    def refresh(self) -> LoadedIndex | None:
+        """Rebuild (the incremental way, :meth:`rebuild`) when the documents or settings no
+        longer match the live index; ``None`` when they do (nothing is written then)."""
+        loaded = self._load_or_none()
+        if loaded is not None and self.source is not None and self._stale(loaded) is None:
+            return None
+        return self.rebuild()
 
     def _stale(self, loaded: LoadedIndex) -> str | None:
         """Why ``loaded`` no longer matches the documents and settings, or ``None``."""

@@ -35,3 +35,25 @@ def test_chat_api_asks_only_the_chosen_documents(client):
     assert "俞复玲" in reply and seed.split("/")[-1] in reply
     reply = client.predict("划船社区党委书记是谁?", 3, ["nothing-*.pdf"], api_name="/chat")
     assert "no document matches" in reply and "俞复玲" not in reply
+
+
+def _ask_until(client, question, expected, present=True, seconds=90):
+    import time
+
+    deadline = time.time() + seconds
+    while True:
+        reply = client.predict(question, 3, api_name="/chat")
+        if (expected in reply) == present or time.time() > deadline:
+            return reply
+        time.sleep(1)
+
+
+def test_the_chat_picks_up_a_change_to_its_folder_without_a_restart(client, running_app):
+    note = running_app["base"] / "seeds" / "market.txt"
+    question = "石浦海鲜市场每天几点开市?"
+    note.write_text("石浦海鲜市场每天清晨四点半开市，渔船靠岸后直接卸货交易。", encoding="utf-8")
+    try:
+        assert "四点半" in _ask_until(client, question, "四点半")
+    finally:
+        note.unlink()
+    assert "四点半" not in _ask_until(client, question, "四点半", present=False)
