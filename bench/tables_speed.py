@@ -94,3 +94,15 @@ def app_timing() -> list[str]:
             f"| `/chat` API reply, p50 / p95 over {api['n']} questions | {api['p50']:,} ms / "
             f"{api['p95']:,} ms |",
             "", f"Measured {measured(data['measured'])}."]
+
+
+def sync_speed() -> list[str]:
+    """`qa sync` on a folder of 1,000 files (bench/sync_speed.py)."""
+    data = load_json("sync_speed")
+    counts = data["counts"]
+    lines = ["| step | seconds (median) |", "|---|---|",
+             f"| first build: {data['files']:,} files, {counts['passages']:,} passages, "
+             f"{counts['sentences']:,} sentences | {data['first_build_s']:.0f} |"]
+    for step, seconds in data["median_s"].items():
+        lines.append(f"| {step} | {seconds:.2f} |")
+    return lines + ["", f"Measured {measured(data['measured'])}, {data['rounds']} rounds."]
