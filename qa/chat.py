@@ -131,6 +131,12 @@ class ChatService:
             if doc.state != "indexed":
                 note += f" ({doc.state})"
             rows.append(f"| {escape(doc.source)} | {doc.passages} | {note.strip()} |")
+        manifest = self.retriever.index.manifest
+        for name, first in (manifest.get("duplicates") or {}).items():
+            rows.append(f"| {escape(name)} | 0 | the same content as {escape(first)}, "
+                        "indexed once |")
+        for name, reason in (manifest.get("skipped") or {}).items():
+            rows.append(f"| {escape(name)} | 0 | ⚠️ not indexed: {escape(reason)} |")
         return "\n\n".join(lines + ["\n".join(rows)])
 
     def names(self) -> list[str]:

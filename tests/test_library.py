@@ -186,3 +186,14 @@ def test_short_load_run_has_no_errors(encoder):
     print("\nload:", result)
     assert result["requests"] > 0 and result["errors"] == 0, result
     assert result["uploads"]["upload.md"]["reply"].startswith("✅ Indexed"), result
+
+
+def test_the_documents_panel_names_skipped_files_and_duplicates(tmp_path, settings, encoder):
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SEED, tmp_path / "seeds" / "copy.txt")  # the seed's bytes under a second name
+    (tmp_path / "seeds" / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    chat = service(tmp_path, settings)
+    page = chat.documents_markdown().replace("\\", "")
+    assert f"seeds/copy.txt | 0 | the same content as seeds/{SEED.name}, indexed once" in page
+    assert "seeds/scan.pdf | 0 | ⚠️ not indexed: seeds/scan.pdf: cannot read this PDF" in page
+    assert "俞复玲" in chat.reply("划船社区党委书记是谁?", [], 1)
