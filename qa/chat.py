@@ -14,6 +14,7 @@ from .config import Settings, default_docs_dir
 from .errors import DocumentError, QAError
 from .library import Library
 from .limits import MAX_HISTORY_TURNS, MAX_UPLOAD_BYTES
+from .pdftext import NOTES, pages_note
 from .replies import escape, format_reply
 from .retriever import MAX_QUESTION_CHARS, Retriever, check_k
 
@@ -132,6 +133,9 @@ class ChatService:
                 note += f" ({doc.state})"
             rows.append(f"| {escape(doc.source)} | {doc.passages} | {note.strip()} |")
         manifest = self.retriever.index.manifest
+        for doc in manifest.get("documents", []):
+            if any(doc.get(key) for key in NOTES):
+                rows.append(f"| {escape(doc['source'])} | | {escape(pages_note(doc))} |")
         for name, first in (manifest.get("duplicates") or {}).items():
             rows.append(f"| {escape(name)} | 0 | the same content as {escape(first)}, "
                         "indexed once |")

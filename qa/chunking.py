@@ -40,6 +40,7 @@ built once, and token counts are added up rather than recounted. A text over
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -73,22 +74,33 @@ class _Para(NamedTuple):
     text: str
     start: int
     end: int
+    marks: tuple = ()  # (offset in text, offset in the document) where each joined line starts
+
+    def at(self, offset: int) -> int:
+        """The document offset of ``text[offset]``."""
+        if not self.marks:
+            return self.start + offset
+        line = bisect.bisect_right(self.marks, (offset, float("inf"))) - 1
+        joined, start = self.marks[max(line, 0)]
+        return start + offset - joined
 
 
 class _Joined:
     """A paragraph being joined from lines (rules 1 and 4), each line copied once."""
 
-    __slots__ = ("parts", "start", "end", "size", "last", "open_end")
+    __slots__ = ("parts", "start", "end", "size", "last", "open_end", "marks")
 
     def __init__(self, para: _Para):
         self.parts, self.start, self.end = [para.text], para.start, para.end
         self.size, self.last = len(para.text), para.text[-1]
         self.open_end = last_open_char(para.text)
+        self.marks = list(para.marks or [(0, para.start)])
 
     def add(self, para: _Para) -> None:
         if glued(self.last, para.text[0]):
             self.parts.append(" ")
             self.size += 1
+        self.marks += [(self.size + at, start) for at, start in para.marks or [(0, para.start)]]
         self.parts.append(para.text)
         self.size, self.end, self.last = self.size + len(para.text), para.end, para.text[-1]
         self.open_end = last_open_char(para.text) or self.open_end
@@ -103,7 +115,7 @@ class _Joined:
         return self.parts[0][:8] if len(self.parts[0]) >= 8 else "".join(self.parts[:16])[:8]
 
     def para(self) -> _Para:
-        return _Para(self.text(), self.start, self.end)
+        return _Para(self.text(), self.start, self.end, tuple(self.marks))
 
 
 def _lines(text: str) -> Iterator[_Para | None]:
@@ -124,8 +136,9 @@ def _lines(text: str) -> Iterator[_Para | None]:
         offset = newline + 1
 
 
-def _paragraphs(text: str) -> Iterator[_Para]:
-    blank_blocks = len(list(islice((1 for line in _lines(text) if line is None), 2))) >= 2
+def _paragraphs(text: str, blocks: bool | None = None) -> Iterator[_Para]:
+    blank_blocks = blocks if blocks is not None else \
+        len(list(islice((1 for line in _lines(text) if line is None), 2))) >= 2
     current: _Para | _Joined | None = None
     current_heading = False
     for line in chain(_lines(text), [None]):
@@ -215,7 +228,7 @@ def _resolve_headlines(labelled: Iterable[tuple[str, _Para]]) -> Iterator[tuple[
 
 
 def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
-               source: str = "") -> list[Chunk]:
+               source: str = "", blocks: bool | None = None) -> list[Chunk]:
     """Split a document's text into passages by the rules in this module's docstring.
 
     Args:
@@ -223,6 +236,8 @@ def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
         default_title: the title of passages before any article title (e.g. the file stem).
         max_tokens: the estimated token budget of one passage (default 200).
         source: the file name refusals name (default: ``default_title``).
+        blocks: whether blank lines separate paragraphs (rule 1; default: when the text has
+            two or more blank lines; readers whose format says so pass ``True``).
     Returns:
         Passages in document order; empty when the text has no body paragraphs.
     Raises:
@@ -238,7 +253,7 @@ def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
                             f"{MAX_TEXT_CHARS:,}-character limit; split it into smaller files")
     title, headings, chunks = default_title, [], []
     section = ""
-    for kind, para in _resolve_headlines(_classify(_paragraphs(text))):
+    for kind, para in _resolve_headlines(_classify(_paragraphs(text, blocks))):
         if kind == "title":  # every passage carries (and embeds) its title and section
             title, headings, section = para.text[:MAX_TITLE_CHARS], [], ""
         elif kind.startswith("section") or kind == "headline":
@@ -247,10 +262,29 @@ def chunk_text(text: str, default_title: str = "", max_tokens: int = 200,
             headings = [(lv, h) for lv, h in headings if lv < level] + [(level, para.text)]
             section = SECTION_JOIN.join(h for _, h in headings)[:MAX_TITLE_CHARS]
         elif kind == "body":
-            for piece in pack_sentences(para.text, max_tokens):
+            for piece, start, end in _pieces(para, max_tokens):
                 if len(chunks) == MAX_PASSAGES_PER_DOCUMENT:
                     raise DocumentError(
                         f"{name}: more than {MAX_PASSAGES_PER_DOCUMENT:,} passages, over the "
                         f"limit for one document; split it into smaller files")
-                chunks.append(Chunk(piece, para.start, para.end, title, section))
+                chunks.append(Chunk(piece, start, end, title, section))
     return chunks
+
+
+def _pieces(para: _Para, max_tokens: int) -> Iterator[tuple[str, int, int]]:
+    """The passages of one body paragraph (rule 6) with their own spans in the document: each
+    piece is found in the paragraph's text after the one before (the paragraph's span when it
+    is not found)."""
+    pieces = pack_sentences(para.text, max_tokens)
+    if len(pieces) == 1:
+        yield pieces[0], para.start, para.end
+        return
+    cursor = 0
+    for piece in pieces:
+        at = para.text.find(piece[:16], cursor)
+        if at < 0:
+            yield piece, para.start, para.end
+            continue
+        end = min(at + len(piece), len(para.text))
+        yield piece, para.at(at), para.at(end - 1) + 1
+        cursor = at + max(1, len(piece) - 32)

@@ -54,13 +54,19 @@ def cmd_build(args) -> int:
     settings = _settings(args)
     paths = args.paths or [settings.docs_dir]
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
-    config = IndexConfig(compact=True if args.compact else None, exact=settings.exact)
+    config = IndexConfig(compact=True if args.compact else None, exact=settings.exact,
+                         ocr=settings.ocr)
     loaded = Retriever(folder, documents=paths, settings=settings, config=config,
                        progress=not args.quiet).rebuild()
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
           f"reused) into {folder} in {loaded.manifest['seconds']:.1f} s")
+    from .pdftext import pages_note
+
+    for doc in loaded.manifest["documents"]:
+        if doc.get("ocr_pages") or doc.get("unreadable_pages"):
+            print(f"  {doc['source']}: {pages_note(doc)}")
     for name, first in (loaded.manifest.get("duplicates") or {}).items():
         print(f"  {name}: the same content as {first}, indexed once")
     for name, reason in (loaded.manifest.get("skipped") or {}).items():

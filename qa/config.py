@@ -31,6 +31,8 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | may have waiting; ``0``: no limit (for   |
 |                      |                                | many users behind one proxy address)     |
 | ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
+| ``QA_OCR``           | ``1``                          | ``0``: PDF pages without text are not    |
+|                      |                                | read by OCR (they are named unreadable)  |
 | ``QA_WATCH``         | ``5``                          | seconds between the chat's looks at its  |
 |                      |                                | documents folder (changes are indexed);  |
 |                      |                                | ``0``: never                             |
@@ -104,6 +106,7 @@ class Settings:
     auth: tuple[str, str] | None = None
     upload_temp_dir: Path | None = None
     watch_seconds: int = 5
+    ocr: bool = True
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -136,7 +139,7 @@ class Settings:
                 except ValueError:
                     raise QAError(f"{variable}={env[variable]!r} is not a whole number") from None
         flags = {"QA_LOG_QUESTIONS": "log_questions", "QA_EXACT": "exact",
-                 "HF_HUB_OFFLINE": "offline"}
+                 "HF_HUB_OFFLINE": "offline", "QA_OCR": "ocr"}
         for variable, name in flags.items():
             if env.get(variable):
                 overrides[name] = _flag(env[variable])

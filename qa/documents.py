@@ -1,35 +1,40 @@
-"""Reading documents: txt, md, html, pdf and docx files into plain text.
+"""Reading documents: txt, md, html, pdf, docx, xlsx, csv and pptx files into plain text.
 
-Text files are decoded by their byte-order mark (UTF-8, UTF-16, UTF-32), else as strict UTF-8,
-else by ``charset_normalizer`` restricted to the encodings users of this project have
-(GB18030/GBK, Big5, UTF-16). HTML keeps only visible text. Headings found in Markdown, HTML and
-DOCX are written as Markdown heading lines (``# title``, ``## section``) so that the chunker
-sees one format. Offsets of passages refer to :attr:`Document.text`.
+Text files (and CSV) are decoded by their byte-order mark (UTF-8, UTF-16, UTF-32), else as
+strict UTF-8, else by ``charset_normalizer`` restricted to the encodings users of this project
+have (GB18030/GBK, Big5, UTF-16). HTML keeps only visible text. Headings found in Markdown, HTML,
+DOCX, spreadsheets (a sheet's name) and slides (a slide's title) are written as Markdown heading
+lines (``# title``, ``## section``), and tables, whatever the format (Markdown pipe tables
+included), as rows that carry their header (:mod:`qa.tables`), so that the chunker sees one
+format. Offsets of passages and place marks (:attr:`Document.places`) refer to
+:attr:`Document.text`.
 
-The work one file may cause is bounded by :mod:`qa.limits`: files over ``MAX_FILE_BYTES``, DOCX
-unpacking to more than ``MAX_DECOMPRESSED_BYTES`` (or zip bombs), PDFs over ``MAX_PDF_PAGES``,
-HTML nested deeper than ``MAX_HTML_DEPTH`` and text over ``MAX_TEXT_CHARS`` characters are
-refused with a :class:`~qa.errors.DocumentError` naming the file and the limit. HTML and DOCX
-are read in one pass (:mod:`qa.htmltext`, :mod:`qa.docxtext`).
+The work one file may cause is bounded by :mod:`qa.limits`: files over ``MAX_FILE_BYTES``,
+DOCX/XLSX/PPTX unpacking to more than ``MAX_DECOMPRESSED_BYTES`` (or zip bombs), PDFs over
+``MAX_PDF_PAGES``, spreadsheets over ``MAX_SHEET_CELLS``, HTML nested deeper than
+``MAX_HTML_DEPTH`` and text over ``MAX_TEXT_CHARS`` characters are refused with a
+:class:`~qa.errors.DocumentError` naming the file and the limit. HTML and DOCX are read in one
+pass (:mod:`qa.htmltext`, :mod:`qa.docxtext`), spreadsheets and slides by :mod:`qa.officetext`.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .docxtext import docx_text
-from .errors import DocumentError, MissingDependencyError
+from .errors import DocumentError
 from .htmltext import html_to_text
-from .limits import MAX_FILE_BYTES, MAX_PDF_PAGES, MAX_TEXT_CHARS
+from .limits import MAX_FILE_BYTES, MAX_TEXT_CHARS
+from .tables import Table
 
-__all__ = ["SUPPORTED_SUFFIXES", "Document", "decode_bytes", "find_documents", "html_to_text",
-           "parse_bytes", "read_document"]
+__all__ = ["READER_VERSION", "SUPPORTED_SUFFIXES", "Document", "decode_bytes", "find_documents",
+           "html_to_text", "markdown_tables", "parse_bytes", "read_document"]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".xlsx",
+                      ".csv", ".pptx")
 _CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -38,20 +43,25 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-READER_VERSION = 2
-"""Raised when a reader's output changes (2: PDF pages), so that documents read by an older
-one are read again (their unchanged passages keep their vectors)."""
+READER_VERSION = 3
+"""Raised when a reader's output changes (2: PDF pages; 3: tables as rows with their header,
+xlsx/csv/pptx), so that documents read by an older one are read again (their unchanged
+passages keep their vectors)."""
 
 
 @dataclass(frozen=True)
 class Document:
     """A document's text. ``source`` is the path as given; ``encoding`` what decoded it;
-    ``places`` the reader's place marks in ``text`` (:mod:`qa.places`: PDF pages...)."""
+    ``places`` the reader's place marks in ``text`` (:mod:`qa.places`: PDF pages...);
+    ``blocks``: blank lines separate its paragraphs (every format but plain text); ``notes``
+    what the user should know (``ocr_pages``, ``unreadable_pages``: PDF pages, from 1)."""
 
     source: str
     text: str
     encoding: str
     places: tuple = ()
+    blocks: bool = False
+    notes: dict = field(default_factory=dict)
 
 
 def decode_bytes(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
@@ -126,55 +136,14 @@ def _check_text(text: str, name: str) -> str:
     return text
 
 
-def _pdf_text(data: bytes, name: str) -> tuple[str, tuple]:
-    """The pages' text, blank-line separated, and a ``{"page": n}`` mark where each starts."""
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-    except ImportError as exc:
-        raise MissingDependencyError("reading PDF needs pypdf: pip install pypdf") from exc
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(f"{name}: the PDF is encrypted; save an unprotected copy")
-        _check_pages(reader, name)
-        pages, places, size = [], [], 0
-        for number, page in enumerate(reader.pages, 1):
-            places.append((size, {"page": number}))
-            pages.append(_clean(page.extract_text() or ""))
-            size += len(pages[-1]) + 2
-            if size > MAX_TEXT_CHARS:
-                raise _too_much_text(name)
-    except DocumentError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentError(f"{name}: cannot read this PDF ({exc})") from exc
-    except Exception as exc:  # pypdf raises many types on broken files
-        raise DocumentError(f"{name}: cannot read this PDF ({type(exc).__name__}: {exc})") from exc
-    return "\n\n".join(pages), tuple(places)
-
-
-def _check_pages(reader, name: str) -> None:
-    """Refuse more than ``MAX_PDF_PAGES`` pages: by the page tree's own count first (cheap),
-    then by the pages found walking the tree (the count may lie)."""
-    try:
-        count = int(reader.root_object["/Pages"]["/Count"])
-    except Exception:  # no usable count: walk the tree
-        count = 0
-    if count <= MAX_PDF_PAGES:
-        count = len(reader.pages)
-    if count > MAX_PDF_PAGES:
-        raise DocumentError(f"{name}: {count:,} pages, over the {MAX_PDF_PAGES:,}-page limit; "
-                            "split the PDF")
-
-
-def parse_bytes(data: bytes, name: str) -> Document:
-    """Turn a file's bytes into a :class:`Document`, choosing the reader by ``name``'s suffix.
+def parse_bytes(data: bytes, name: str, ocr: bool = True) -> Document:
+    """Turn a file's bytes into a :class:`Document`, choosing the reader by ``name``'s suffix
+    (``ocr``: PDF pages without usable text are read by OCR, :mod:`qa.pdftext`).
 
     Raises:
         DocumentError: unsupported suffix, binary, undecodable, broken, empty, or over a limit
             of :mod:`qa.limits` (the message names the file and the limit).
-        MissingDependencyError: the PDF or DOCX reader is not installed.
+        MissingDependencyError: the PDF, DOCX, XLSX or PPTX reader is not installed.
     """
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -189,15 +158,83 @@ def parse_bytes(data: bytes, name: str) -> Document:
     if not data.strip():
         raise DocumentError(f"{name}: the file is empty")
     places: tuple = ()
+    notes: dict = {}
     if suffix == ".pdf":
-        (text, places), encoding = _pdf_text(data, name), "pdf"
+        from .pdftext import pdf_text  # it reads this module's _clean
+
+        (text, places, notes), encoding = pdf_text(data, name, ocr), "pdf"
     elif suffix == ".docx":
         text, encoding = docx_text(data, name), "docx"
+    elif suffix in (".xlsx", ".pptx"):
+        from . import officetext  # it reads this module's _clean
+
+        read = officetext.xlsx_text if suffix == ".xlsx" else officetext.pptx_text
+        (text, places), encoding = read(data, name), suffix[1:]
     else:
         text, encoding = decode_bytes(data, name)
         if suffix in (".html", ".htm"):
             text = html_to_text(text, name)
-    return Document(source=name, text=_check_text(text, name), encoding=encoding, places=places)
+        elif suffix in (".md", ".markdown"):
+            text = markdown_tables(text)
+        elif suffix == ".csv":
+            from .officetext import csv_text
+
+            text, places = csv_text(text, name)
+    return Document(source=name, text=_check_text(text, name), encoding=encoding, places=places,
+                    blocks=suffix not in (".txt", ""), notes=notes)
+
+
+_PIPE = re.compile(r"(?<!\\)\|")
+_DELIMITER_ROW = re.compile(r" {0,3}\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def markdown_tables(text: str) -> str:
+    """``text`` with its GitHub pipe tables (a header row, a delimiter row such as
+    ``|---|:--:|``, rows up to a blank line or a line without ``|``; not in fenced code) as
+    blocks of rows in the format of :mod:`qa.tables`; unchanged when it has none."""
+    lines, out, index, fence, found = _LINE_END.split(text), [], 0, None, False
+    while index < len(lines):
+        line = lines[index]
+        opened = _FENCE.match(line)
+        if fence is not None or opened:
+            if fence is None:
+                fence = opened.group(1)
+            elif line.strip().startswith(fence[0] * len(fence)) and \
+                    not line.strip().strip(fence[0]):
+                fence = None
+            out.append(line)
+            index += 1
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        header = _pipe_cells(line) if "|" in line and "|" in following else None
+        if header is None or not _DELIMITER_ROW.fullmatch(following) or \
+                len(header) != len(_pipe_cells(following)):
+            out.append(line)
+            index += 1
+            continue
+        table, rows, index = Table(), [], index + 2
+        table.add(header, header=True)
+        while index < len(lines) and lines[index].strip() and "|" in lines[index]:
+            rows += table.add(_pipe_cells(lines[index])[:len(header)])
+            index += 1
+        rows += table.finish()
+        if out and out[-1].strip():
+            out.append("")
+        out += [row for _, row in rows] + [""]
+        found = True
+    return "\n".join(out) if found else text
+
+
+def _pipe_cells(line: str) -> list[str]:
+    """The cells of a pipe table row: split at unescaped ``|``, outer pipes dropped."""
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|") and not line.endswith("\\|"):
+        line = line[:-1]
+    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(line)]
 
 
 def read_document(path: str | Path) -> Document:

@@ -47,6 +47,7 @@ class IndexConfig:
             (``qa build --compact`` forces it). Only storage: an index is never rebuilt
             because of it.
         exact: a flat (exact) dense index at any size (``QA_EXACT=1``).
+        ocr: PDF pages without usable text are read by OCR (``QA_OCR=0`` turns it off).
     """
 
     max_tokens: int = 200
@@ -55,6 +56,7 @@ class IndexConfig:
     simplify: bool = True
     compact: bool | None = None
     exact: bool = False
+    ocr: bool = True
 
     def dense_text(self, text: str) -> str:
         """What the model embeds for ``text``."""
@@ -68,14 +70,16 @@ class IndexConfig:
         every field but ``compact`` (storage only) is equal (indexes written before ``exact``
         existed count as not exact)."""
         def shape(config: dict) -> dict:
-            return {k: v for k, v in dict({"exact": False}, **config).items() if k != "compact"}
+            return {k: v for k, v in dict({"exact": False, "ocr": True}, **config).items()
+                    if k != "compact"}
         return recorded is not None and shape(recorded) == shape(self.to_json())
 
 
 def document_records(document: Document, name: str, config: IndexConfig) -> list[Record]:
     """The passages of one document as records (ids ``<name>#<n>``)."""
     records = []
-    chunks = chunk_text(document.text, Path(name).stem, config.max_tokens, source=Path(name).name)
+    chunks = chunk_text(document.text, Path(name).stem, config.max_tokens, source=Path(name).name,
+                        blocks=document.blocks or None)
     places = Places(document.places)
     for number, chunk in enumerate(chunks):
         record = Record(id=f"{name}#{number}", text=chunk.text, source=name, title=chunk.title,

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import DocumentError
@@ -33,6 +33,7 @@ class Parsed:
     sha256: str
     encoding: str
     records: tuple[Record, ...]
+    notes: dict = field(default_factory=dict)
 
 
 def parse_files(files: list[tuple[str, bytes]], config, seconds: float = PARSE_SECONDS,
@@ -75,7 +76,7 @@ def parse_files(files: list[tuple[str, bytes]], config, seconds: float = PARSE_S
         if "error" in result:
             raise DocumentError(result["error"])
         out[name] = Parsed(hashlib.sha256(data).hexdigest(), result["encoding"],
-                           tuple(Record(**r) for r in result["records"]))
+                           tuple(Record(**r) for r in result["records"]), result.get("notes", {}))
     return out
 
 
@@ -99,9 +100,10 @@ def _main() -> None:
     for item in request["files"]:
         source = item["source"]
         try:
-            document = parse_bytes(Path(item["path"]).read_bytes(), Path(source).name)
+            document = parse_bytes(Path(item["path"]).read_bytes(), Path(source).name,
+                                   ocr=config.ocr)
             records = document_records(document, source, config)
-            results.append({"encoding": document.encoding,
+            results.append({"encoding": document.encoding, "notes": document.notes,
                             "records": [r.to_json() for r in records]})
         except DocumentError as exc:
             results.append({"error": str(exc)})

@@ -73,7 +73,7 @@ class Retriever:
         self.source = FileSource(self.documents) if source is None and documents is not None \
             else source
         self.settings = settings or Settings.from_env()
-        self.config = config or IndexConfig(exact=self.settings.exact)
+        self.config = config or IndexConfig(exact=self.settings.exact, ocr=self.settings.ocr)
         self.recipe = recipe
         self.progress = progress
         self.allow_empty = allow_empty

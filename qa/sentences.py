@@ -92,8 +92,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def glued(left: str, right: str) -> bool:
-    """Whether joining text ending in ``left`` to text starting with ``right`` needs a space."""
-    return left.isascii() and left.isalnum() and right.isascii() and right.isalnum()
+    """Whether joining text ending in ``left`` to text starting with ``right`` needs a space:
+    Latin text on both sides (``3.`` + ``Name``, ``word`` + ``next``), never CJK."""
+    return left.isascii() and not left.isspace() and right.isascii() and right.isalnum()
 
 
 def pack_sentences(text: str, max_tokens: int) -> list[str]:

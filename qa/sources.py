@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 
 from .documents import READER_VERSION, find_documents, parse_bytes
+from .pdftext import NOTES
 from .errors import DocumentError, QAError
 from .indexer import IndexConfig, document_records
 from .limits import MAX_FILE_BYTES
@@ -117,19 +118,20 @@ class FileSource:
             previous = known.get(name)
             if previous is not None and previous.sha256 == digest.hex():
                 doc_records, encoding = list(previous.records), previous.encoding
+                notes = dict(previous.notes)
             else:
                 try:
-                    document = parse_bytes(data, name)
+                    document = parse_bytes(data, name, ocr=config.ocr)
                     doc_records = document_records(document, name, config)
                 except DocumentError as exc:
                     skipped[name] = _skip(name, exc)
                     continue
-                encoding = document.encoding
+                encoding, notes = document.encoding, document.notes
                 read += 1
             holders[digest] = name
             records.extend(doc_records)
             documents.append({"source": name, "encoding": encoding, "passages": len(doc_records),
-                              "sha256": digest.hex(), "reader": READER_VERSION})
+                              "sha256": digest.hex(), "reader": READER_VERSION, **notes})
         log.info("read %d of %d documents (the others are unchanged since the last build)", read,
                  len(documents))
         extra = {"documents": documents, "sources": [str(p.resolve()) for p in self.paths],
@@ -203,5 +205,6 @@ def _previous_documents(store: IndexStore, config: IndexConfig) -> dict:
     by_source: dict[str, list[Record]] = {}
     for record in records:
         by_source.setdefault(record.source, []).append(record)
-    return {d["source"]: Parsed(d["sha256"], d["encoding"], tuple(by_source.get(d["source"], ())))
+    return {d["source"]: Parsed(d["sha256"], d["encoding"], tuple(by_source.get(d["source"], ())),
+                                {k: d[k] for k in NOTES if k in d})
             for d in documents if len(by_source.get(d["source"], ())) == d["passages"]}

@@ -133,8 +133,8 @@ def test_docx_tables_breaks_and_custom_styles(tmp_path):
     paragraph.add_run().add_break()
     paragraph.add_run("second line\tend")
     paragraph.add_run().add_break(WD_BREAK.PAGE)
-    document.add_table(rows=1, cols=1).cell(0, 0).text = "表格里的字"  # not a body paragraph
+    document.add_table(rows=1, cols=1).cell(0, 0).text = "表格里的字"  # a row: one sentence
     path = tmp_path / "t.docx"
     document.save(path)
     assert read_document(path).text == \
-        "# Water works 水厂\n\n## Funding\n\n第一行\nsecond line\tend"
+        "# Water works 水厂\n\n## Funding\n\n第一行\nsecond line\tend\n\n表格里的字。"

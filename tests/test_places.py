@@ -108,3 +108,39 @@ def test_sources_filter_and_identical_passages_shown_once(make_retriever):
         retriever.retrieve("第三水厂征地多少亩?", sources="nothing-*.pdf")
     with pytest.raises(ValueError, match="at least one"):
         retriever.retrieve("第三水厂征地多少亩?", sources=[])
+
+
+def test_a_scanned_pdf_is_read_by_ocr_and_the_pages_are_named(make_retriever):
+    from test_ocr import image_pdf
+
+    scan = image_pdf()  # page 1: Chinese lines as pixels, page 2: blank
+    document = parse_bytes(scan, "scan.pdf")
+    assert document.notes == {"ocr_pages": [1], "unreadable_pages": [2]}
+    assert "2006" in document.text and "140" in document.text
+    assert parse_bytes(scan, "scan.pdf", ocr=True).places == ((0, {"page": 1}),
+                                                             (len(document.text), {"page": 2}))
+    retriever, docs = make_retriever({"scan.pdf": scan, "note.txt": WATER})
+    entry = next(d for d in retriever.index.manifest["documents"] if d["source"] == "docs/scan.pdf")
+    assert entry["ocr_pages"] == [1] and entry["unreadable_pages"] == [2]
+    found = retriever.retrieve("宁海县第三水厂哪一年开始征地?", k=3, possible=True)
+    scanned = [p for p in found if p.source == "docs/scan.pdf"]
+    assert scanned and scanned[0].place == {"page": 1} and "2006" in scanned[0].answer
+
+
+def test_without_ocr_an_image_only_pdf_is_skipped_and_the_rest_indexed(settings, encoder,
+                                                                      tmp_path):
+    from dataclasses import replace
+
+    from test_ocr import image_pdf
+
+    from qa.retriever import Retriever
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "scan.pdf").write_bytes(image_pdf())
+    (docs / "note.txt").write_text(WATER, encoding="utf-8")
+    retriever = Retriever(tmp_path / "index", documents=[docs],
+                          settings=replace(settings, ocr=False), progress=False)
+    manifest = retriever.index.manifest
+    assert [d["source"] for d in manifest["documents"]] == ["docs/note.txt"]
+    assert "no text" in manifest["skipped"]["docs/scan.pdf"]
