@@ -43,9 +43,9 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-READER_VERSION = 3
+READER_VERSION = 4
 """Raised when a reader's output changes (2: PDF pages; 3: tables as rows with their header,
-xlsx/csv/pptx), so that documents read by an older one are read again (their unchanged
+xlsx/csv/pptx; 4: PDF tables), so that documents read by an older one are read again (their unchanged
 passages keep their vectors)."""
 
 

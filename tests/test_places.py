@@ -8,6 +8,7 @@ import pytest
 from qa.chunking import chunk_text
 from qa.documents import parse_bytes
 from qa.places import Places, describe
+from pdfs import serialize
 
 WATER = ("Ninghai County's third water plant started land acquisition in 2006. The project "
          "acquired 140 mu of land for the new reservoir pipes.")
@@ -28,16 +29,7 @@ def text_pdf(pages: list[str]) -> bytes:
                        f"{len(objects)} 0 R /Resources << /Font << /F1 3 0 R >> >> >>")
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
-            "%%EOF\n").encode()
-    return bytes(out)
+    return serialize(objects)
 
 
 def test_places_hold_the_latest_mark_and_the_rows_spanned():
