@@ -1,4 +1,4 @@
-"""PDF tables (qa.pdftext): ruled tables found by pdfplumber are written as rows that keep
+"""PDF tables (qa.pdftables): ruled tables found by pdfplumber are written as rows that keep
 their header (qa.tables), in place of their region; pages without one keep pypdf's text.
 
 The PDFs are written by hand: Helvetica text drawn with ``Tj``, ruling lines with ``re`` and
@@ -162,7 +162,7 @@ def test_a_page_pdfplumber_cannot_read_keeps_pypdf_text(caplog):
                entries={1: "/Rotate (x)"},
                forms={"X1": (ruled_table(72, 700, [HEADER] + ROWS),
                              "/BBox [0 0 612 792] /Matrix [1 0 0]")})
-    with caplog.at_level(logging.INFO, logger="qa.pdftext"):
+    with caplog.at_level(logging.INFO, logger="qa.pdftables"):
         pages = pages_of(data)
     layers = pypdf_pages(data)
     assert "Year Revenue Profit" in layers[0] and "Year Revenue Profit" in layers[1]
@@ -177,7 +177,7 @@ def test_a_page_of_too_many_rules_is_not_searched(caplog):
     rules = [f"{20 + 5.7 * c:.1f} 20 m {20 + 5.7 * c:.1f} 770 l S" for c in range(101)]
     rules += [f"20 {20 + 3.75 * r:.2f} m 590 {20 + 3.75 * r:.2f} l S" for r in range(201)]
     data = pdf([prose_page(2) + "\n" + "\n".join(rules)])
-    with caplog.at_level(logging.INFO, logger="qa.pdftext"):
+    with caplog.at_level(logging.INFO, logger="qa.pdftables"):
         assert pages_of(data) == pypdf_pages(data)
     assert any("crossings of rules" in r.getMessage() for r in caplog.records)
 
