@@ -341,10 +341,13 @@ def test_spreadsheets_and_slides_that_are_bombs_broken_or_empty_are_refused():
 def test_a_table_row_answers_end_to_end(make_retriever):
     other = ("宁海县第三水厂从2006年开始土地征用工作，共征地140亩。\n\n"
              "划船社区党委书记带领居民开展垃圾分类，社区环境明显改善。")
-    retriever, _ = make_retriever({"report.docx": make_docx(), "news.txt": other})
+    retriever, _ = make_retriever({"report.docx": make_docx(), "page.html": HTML,
+                                   "news.txt": other})
     found = retriever.retrieve(QUESTION, k=3, possible=True)
-    assert found and found[0].source.endswith("report.docx") and ROW in found[0].text
-    assert "120亿元" in found[0].answer
+    assert found and found[0].source.endswith(("report.docx", "page.html"))
+    assert ROW in found[0].text and "120亿元" in found[0].answer
+    html_only = retriever.retrieve(QUESTION, k=1, possible=True, sources="*.html")
+    assert ROW in html_only[0].text and "120亿元" in html_only[0].answer
 
 
 def _hostile_docx() -> bytes:
