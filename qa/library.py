@@ -130,7 +130,7 @@ class Library:
         self.uploads.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.uploads / JOURNAL)
         self.notices: list[str] = []  # what resume() did, for the page
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # held by whatever rebuilds (uploads, removals, syncs)
 
     def _source(self, stored: str) -> str:
         """The name in results of the upload stored as ``stored`` (``uploads/x.txt``)."""
@@ -181,7 +181,7 @@ class Library:
                 raise DocumentError(f"{clean}: {len(data) / 1e6:.1f} MB is over the "
                                     f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
             checked.append((str(name), clean, data))
-        with self._lock:
+        with self.lock:
             return self._add(checked)
 
     def _add(self, checked: list[tuple[str, str, bytes]]) -> UploadResult:
@@ -238,7 +238,7 @@ class Library:
         Raises:
             DocumentError: ``source`` is not an uploaded, indexed document.
         """
-        with self._lock:
+        with self.lock:
             match = next((d for d in self.documents() if d.source == source), None)
             if match is None or not match.removable or match.state != "indexed":
                 raise DocumentError(f"{source} is not an uploaded document")
@@ -264,7 +264,7 @@ class Library:
     def resume(self) -> list[str]:
         """Finish uploads and removals a crash interrupted; returns (and keeps in
         :attr:`notices`) what happened, one sentence each."""
-        with self._lock:
+        with self.lock:
             for partial in self.uploads.glob(".upload-*"):  # a write a crash cut short
                 partial.unlink(missing_ok=True)
             entries = self.journal.read()
@@ -298,12 +298,3 @@ class Library:
 
     def _rebuild(self, parsed: dict | None = None) -> None:
         self.retriever.rebuild(parsed)
-
-    def watch(self, interval: float):
-        """Index changes to the documents folder every ``interval`` seconds, taking turns with
-        uploads (:class:`qa.sync.FolderWatch`); returns the event that stops it."""
-        from .sync import FolderWatch, snapshot
-
-        watch = FolderWatch(self.retriever, self._lock)
-        watch.seen = snapshot(self.retriever.documents)
-        return watch.start(interval)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import DocumentError
-from .limits import PARSE_MEMORY_BYTES, PARSE_SECONDS
+from .limits import OCR_SECONDS_PER_MB, PARSE_MEMORY_BYTES, PARSE_SECONDS
 from .passage import Record
 
 _OUT_OF_MEMORY = ("MemoryError", "failed to map segment", "Cannot allocate memory", "bad_alloc")
@@ -36,6 +36,13 @@ class Parsed:
     notes: dict = field(default_factory=dict)
 
 
+def time_budget(files: list[tuple[str, bytes]], seconds: float = PARSE_SECONDS) -> float:
+    """Seconds the worker may take for ``files``: ``seconds``, plus
+    :data:`~qa.limits.OCR_SECONDS_PER_MB` per MB of PDF (a scan's pages are read by OCR)."""
+    pdf_bytes = sum(len(data) for name, data in files if name.lower().endswith(".pdf"))
+    return seconds + OCR_SECONDS_PER_MB * pdf_bytes / 2**20
+
+
 def parse_files(files: list[tuple[str, bytes]], config, seconds: float = PARSE_SECONDS,
                 memory: int = PARSE_MEMORY_BYTES) -> dict[str, Parsed]:
     """Read and chunk ``(source name, content)`` pairs in a child process.
@@ -43,7 +50,8 @@ def parse_files(files: list[tuple[str, bytes]], config, seconds: float = PARSE_S
     Args:
         files: each file's name in results (``uploads/x.pdf``) and its bytes.
         config: the :class:`~qa.indexer.IndexConfig` the passages are made with.
-        seconds, memory: the child's budget (defaults from :mod:`qa.limits`).
+        seconds, memory: the child's budget (defaults from :mod:`qa.limits`; PDFs add time,
+            :func:`time_budget`).
     Returns:
         ``{source name: Parsed}``.
     Raises:
@@ -53,6 +61,7 @@ def parse_files(files: list[tuple[str, bytes]], config, seconds: float = PARSE_S
     import hashlib
 
     names = ", ".join(Path(name).name for name, _ in files)
+    seconds = time_budget(files, seconds)
     with tempfile.TemporaryDirectory(prefix="qa-parse-") as folder:
         request = {"config": asdict(config), "memory": memory, "files": []}
         for number, (name, data) in enumerate(files):

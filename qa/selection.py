@@ -1,5 +1,5 @@
 """Which ranked passages a question gets: the threshold cut (:func:`answering`), a filter by
-document (:func:`source_rows`) and identical passages shown once (:func:`fold_duplicates`)."""
+document (:func:`source_rows`) and near-identical passages shown once (:func:`fold_duplicates`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from .passage import Record
 from .text import normalize
 
 _SPACE_RE = re.compile(r"\s+")
+_NUMBER_RE = re.compile(r"\d+")
+NEAR_IDENTICAL = 0.85
+"""Bigram overlap (Jaccard) from which two passages with the same numbers count as one."""
 
 
 def best_rows(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
@@ -75,17 +78,24 @@ def source_rows(records: list[Record], sources: str | list[str]) -> np.ndarray:
 
 def fold_duplicates(records: list[Record], rows: np.ndarray, chances: np.ndarray,
                     k: int) -> list[tuple[int, float, tuple[str, ...]]]:
-    """The first ``k`` of ``rows`` (best first) with passages of identical text (folded like
-    keywords, white space ignored) shown once: ``(row, chance, other documents holding the
-    same text)``, the best-ranked copy kept."""
-    kept: dict[str, list] = {}
+    """The first ``k`` of ``rows`` (best first) with near-identical passages shown once:
+    ``(row, chance, other documents holding the same text)``, the best-ranked copy kept.
+
+    Two passages are near-identical when, folded like keywords (:func:`qa.text.normalize`)
+    without white space, their character bigrams overlap by :data:`NEAR_IDENTICAL` or more
+    (Jaccard) and they hold the same numbers in the same order, so that two passages differing
+    in a figure or a date are both shown."""
+    kept: list[list] = []  # [row, chance, also, bigrams, numbers]
     for row, chance in zip(rows.tolist(), chances.tolist()):
-        key = _SPACE_RE.sub("", normalize(records[row].text))
-        if key in kept:
-            also = kept[key][2]
-            if records[row].source not in also and records[row].source != \
-                    records[kept[key][0]].source:
-                also.append(records[row].source)
+        folded = _SPACE_RE.sub("", normalize(records[row].text))
+        grams = {folded[i:i + 2] for i in range(max(len(folded) - 1, 1))}
+        numbers = _NUMBER_RE.findall(folded)
+        twin = next((entry for entry in kept if entry[4] == numbers
+                     and len(grams & entry[3]) >= NEAR_IDENTICAL * len(grams | entry[3])), None)
+        if twin is not None:
+            source = records[row].source
+            if source != records[twin[0]].source and source not in twin[2]:
+                twin[2].append(source)
         elif len(kept) < k:
-            kept[key] = [row, chance, []]
-    return [(row, chance, tuple(also)) for row, chance, also in kept.values()]
+            kept.append([row, chance, [], grams, numbers])
+    return [(row, chance, tuple(also)) for row, chance, also, _, _ in kept]

@@ -21,6 +21,7 @@ from .chat import ChatService
 from .config import Settings
 from .documents import SUPPORTED_SUFFIXES
 from .limits import MAX_UPLOAD_BYTES
+from .sync import FolderWatch
 
 log = logging.getLogger(__name__)
 EXAMPLES = [
@@ -132,8 +133,8 @@ def serve(settings: Settings | None = None) -> None:
     _fresh_temp_folder(settings)
     service = ChatService.from_settings(settings)
     service.warm_up()  # model and index loaded (or built) before the page is served
-    if settings.watch_seconds > 0:
-        service.library.watch(settings.watch_seconds)
+    if settings.watch_seconds > 0:  # files added to the documents folder, taking turns with uploads
+        FolderWatch(service.retriever, service.library.lock).start(settings.watch_seconds)
     log.info("index ready in %.1f s: %s plus uploads in %s", time.perf_counter() - started,
              settings.docs_dir, settings.uploads_dir)
     app = create_app(settings, service)

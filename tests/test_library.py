@@ -167,6 +167,15 @@ def test_the_reader_runs_out_of_time_or_memory_and_says_so(settings):
         parse_files(files, IndexConfig(), memory=64 * 2**20)
 
 
+def test_a_pdf_gets_time_for_ocr_by_its_size():
+    from qa.limits import OCR_SECONDS_PER_MB, PARSE_SECONDS
+    from qa.parse_worker import time_budget
+
+    assert time_budget([("uploads/a.txt", b"x" * 2**20)]) == PARSE_SECONDS
+    scans = [("uploads/scan.PDF", b"x" * 5 * 2**20), ("uploads/b.docx", b"x" * 2**20)]
+    assert time_budget(scans) == PARSE_SECONDS + 5 * OCR_SECONDS_PER_MB
+
+
 def test_too_many_files_are_refused(tmp_path, settings, encoder):
     chat = service(tmp_path, settings)
     files = []

@@ -63,8 +63,6 @@ def _no_network(*args, **kwargs):
 def pdf() -> bytes:
     if not FONT.exists():
         pytest.skip(f"the CJK font {FONT} is missing (Debian's fonts-wqy-zenhei; make browser)")
-    pytest.importorskip("rapidocr", reason="OCR needs rapidocr (requirements.lock)")
-    pytest.importorskip("pypdfium2", reason="OCR needs pypdfium2 (requirements.lock)")
     return image_pdf()
 
 

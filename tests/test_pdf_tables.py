@@ -16,7 +16,6 @@ from qa.documents import _clean, parse_bytes
 from qa.pdftext import pdf_text
 from pdfs import serialize
 
-pytest.importorskip("pdfplumber", reason="PDF tables need pdfplumber (requirements.lock)")
 
 INTRO = "The company reports its results for the last two years in the table below."
 AFTER = "Both years were profitable and the board proposes a dividend."

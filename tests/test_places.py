@@ -136,3 +136,20 @@ def test_without_ocr_an_image_only_pdf_is_skipped_and_the_rest_indexed(settings,
     manifest = retriever.index.manifest
     assert [d["source"] for d in manifest["documents"]] == ["docs/note.txt"]
     assert "no text" in manifest["skipped"]["docs/scan.pdf"]
+
+
+def test_near_identical_passages_fold_unless_a_number_differs():
+    import numpy as np
+
+    from qa.passage import Record
+    from qa.selection import fold_duplicates
+
+    head = "宁海县水务集团{}公司 地址：宁海县桃源街道 电话：0574-655123{}。"
+    records = [Record(id="a", text=head.format("有限", "45"), source="a.txt"),
+               Record(id="b", text=head.format("有限责任", "45"), source="b.txt"),
+               Record(id="c", text=head.format("有限", "99"), source="c.txt"),
+               Record(id="d", text=head.format("有限", "45"), source="a.txt"),
+               Record(id="e", text="黄坛镇一户一表改造工程总投资2000万元。", source="e.txt")]
+    folded = fold_duplicates(records, np.arange(5), np.linspace(0.9, 0.5, 5), k=5)
+    assert [(row, also) for row, _, also in folded] == [(0, ("b.txt",)), (2, ()), (4, ())]
+    assert len(fold_duplicates(records, np.arange(5), np.ones(5), k=2)) == 2
