@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import unicodedata
 
 import numpy as np
 
 from . import calibration, fusion
 from .passage import Record
-from .text import normalize
 
 _SPACE_RE = re.compile(r"\s+")
 _NUMBER_RE = re.compile(r"\d+")
@@ -81,17 +81,19 @@ def fold_duplicates(records: list[Record], rows: np.ndarray, chances: np.ndarray
     """The first ``k`` of ``rows`` (best first) with near-identical passages shown once:
     ``(row, chance, other documents holding the same text)``, the best-ranked copy kept.
 
-    Two passages are near-identical when, folded like keywords (:func:`qa.text.normalize`)
-    without white space, their character bigrams overlap by :data:`NEAR_IDENTICAL` or more
+    Two passages are near-identical when, folded (NFKC, case) without white space, their character bigrams overlap by :data:`NEAR_IDENTICAL` or more
     (Jaccard) and they hold the same numbers in the same order, so that two passages differing
     in a figure or a date are both shown."""
     kept: list[list] = []  # [row, chance, also, bigrams, numbers]
     for row, chance in zip(rows.tolist(), chances.tolist()):
-        folded = _SPACE_RE.sub("", normalize(records[row].text))
-        grams = {folded[i:i + 2] for i in range(max(len(folded) - 1, 1))}
+        folded = _SPACE_RE.sub("", unicodedata.normalize("NFKC", records[row].text).casefold())
         numbers = _NUMBER_RE.findall(folded)
-        twin = next((entry for entry in kept if entry[4] == numbers
-                     and len(grams & entry[3]) >= NEAR_IDENTICAL * len(grams | entry[3])), None)
+        alike = [entry for entry in kept if entry[4] == numbers]
+        if not alike and len(kept) >= k:
+            continue
+        grams = {folded[i:i + 2] for i in range(max(len(folded) - 1, 1))}
+        twin = next((entry for entry in alike
+                     if len(grams & entry[3]) >= NEAR_IDENTICAL * len(grams | entry[3])), None)
         if twin is not None:
             source = records[row].source
             if source != records[twin[0]].source and source not in twin[2]:
