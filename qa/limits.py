@@ -18,6 +18,6 @@ MAX_TEXT_CHARS = 20_000_000  # characters of one document's text
 MAX_PASSAGES_PER_DOCUMENT = 50_000
 MAX_TITLE_CHARS = 200  # a title or section heading, carried by each of its passages
 PARSE_SECONDS = 120  # an upload's parsing worker is stopped after this long ...
-OCR_SECONDS_PER_MB = 60  # ... plus this per MB of PDF (scans are read by OCR, 1-4 s a page)
+OCR_SECONDS_PER_MB = 60  # ... plus this per MB of PDF (scanned pages are read by OCR)
 PARSE_MEMORY_BYTES = 2 * 2**30  # ... or when its address space grows past this
 MAX_HISTORY_TURNS = 8  # earlier questions a follow-up may be read with
