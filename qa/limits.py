@@ -17,6 +17,7 @@ MAX_HTML_DEPTH = 512  # nesting of HTML elements (browsers stop at about the sam
 MAX_TEXT_CHARS = 20_000_000  # characters of one document's text
 MAX_PASSAGES_PER_DOCUMENT = 50_000
 MAX_TITLE_CHARS = 200  # a title or section heading, carried by each of its passages
+MAX_API_BODY_BYTES = 64 * 2**10  # one JSON API request's body
 PARSE_SECONDS = 120  # an upload's parsing worker is stopped after this long ...
 OCR_SECONDS_PER_MB = 60  # ... plus this per MB of PDF (scanned pages are read by OCR)
 PARSE_MEMORY_BYTES = 2 * 2**30  # ... or when its address space grows past this

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .api import api_router
 from .chat import ChatService
 from .config import Settings
 from .documents import SUPPORTED_SUFFIXES
@@ -113,7 +114,8 @@ def create_app(settings: Settings, service: ChatService):
 
     demo = build_demo(service, settings.concurrency)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    api_router(service, settings.auth)(app)  # before the page, which takes every other path
     app = gr.mount_gradio_app(app, demo, path="/", auth=[settings.auth] if settings.auth else None,
                               show_error=False, max_file_size=MAX_UPLOAD_BYTES)
     share = settings.queue_share
