@@ -8,9 +8,9 @@ paragraphs' (a table in the cell flattened into it); a cell spanning columns is 
 continuing a vertical merge has the merge's text, as python-docx gives it. A paragraph styled
 Title or Heading 1 becomes a ``# `` line, other headings ``## ``.
 
-Before anything is unpacked the zip's directory is checked (:func:`check_zip`, also used for
-XLSX and PPTX): more than :data:`qa.limits.MAX_DECOMPRESSED_BYTES` in all, or a part packed more
-than ``MAX_COMPRESSION_RATIO`` times smaller (a zip bomb), is refused. ``word/document.xml`` is
+Before anything is unpacked the zip's directory is checked (:func:`qa.limits.check_zip`, as
+for XLSX and PPTX): more than :data:`qa.limits.MAX_DECOMPRESSED_BYTES` in all, or a part packed
+more than ``MAX_COMPRESSION_RATIO`` times smaller (a zip bomb), is refused. ``word/document.xml`` is
 then parsed incrementally (lxml ``iterparse``), dropping each paragraph once it has been read and
 each table row once it has been written.
 """
@@ -22,12 +22,11 @@ import posixpath
 import zipfile
 
 from .errors import DocumentError, MissingDependencyError
-from .limits import MAX_COMPRESSION_RATIO, MAX_DECOMPRESSED_BYTES, MAX_TEXT_CHARS
+from .limits import MAX_TEXT_CHARS, check_zip
 from .tables import Table
 
-__all__ = ["check_zip", "docx_text"]
+__all__ = ["docx_text"]
 
-_RATIO_FROM_BYTES = 2**20  # parts smaller than this are not checked for their ratio
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _P, _R, _BODY, _PPR, _PSTYLE = _W + "p", _W + "r", _W + "body", _W + "pPr", _W + "pStyle"
 _TBL, _TR, _TC, _TRPR, _TCPR = _W + "tbl", _W + "tr", _W + "tc", _W + "trPr", _W + "tcPr"
@@ -75,26 +74,6 @@ def docx_text(data: bytes, name: str) -> str:
         raise DocumentError(f"{name}: not a valid .docx file ({exc})") from exc
     except Exception as exc:  # zlib.error, EOFError, NotImplementedError (compression) ...
         raise DocumentError(f"{name}: cannot read this .docx ({type(exc).__name__}: {exc})") from exc
-
-
-def check_zip(archive: zipfile.ZipFile, name: str) -> None:
-    """Refuse a zip (DOCX, XLSX, PPTX) before unpacking it: more than
-    ``MAX_DECOMPRESSED_BYTES`` in all, or a part of at least 1 MB packed more than
-    ``MAX_COMPRESSION_RATIO`` times smaller (a zip bomb). The sizes are the directory's; the
-    zip module stops reading a part at its stated size.
-
-    Raises:
-        DocumentError: naming ``name`` and the limit.
-    """
-    total = sum(info.file_size for info in archive.infolist())
-    if total > MAX_DECOMPRESSED_BYTES:
-        raise DocumentError(f"{name}: unpacks to {total / 2**20:,.0f} MB, over the "
-                            f"{MAX_DECOMPRESSED_BYTES // 2**20} MB limit")
-    for info in archive.infolist():
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size >= _RATIO_FROM_BYTES and ratio > MAX_COMPRESSION_RATIO:
-            raise DocumentError(f"{name}: {info.filename} unpacks {ratio:,.0f} times its packed "
-                                f"size, over the {MAX_COMPRESSION_RATIO}:1 limit (a zip bomb?)")
 
 
 def _targets(archive: zipfile.ZipFile, rels: str, base: str, kind: str, etree) -> list[str]:

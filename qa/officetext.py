@@ -17,7 +17,7 @@ at each row's line (``n``: the spreadsheet's row number, from 1, the header row 
 ``{"slide": n}`` at each slide's heading (``n`` counts hidden slides too). The pieces are cleaned
 as :class:`~qa.documents.Document` text is before the offsets are taken.
 
-Bounded work: the zip is checked before unpacking (:func:`qa.docxtext.check_zip`); more than
+Bounded work: the zip is checked before unpacking (:func:`qa.limits.check_zip`); more than
 :data:`qa.limits.MAX_SHEET_CELLS` cells read (empty ones and missing rows counted) or more text
 than :data:`qa.limits.MAX_TEXT_CHARS` is refused with a :class:`~qa.errors.DocumentError`.
 """
@@ -30,10 +30,9 @@ import io
 import zipfile
 from pathlib import Path
 
-from .docxtext import check_zip
 from .documents import _clean, _too_much_text
 from .errors import DocumentError, MissingDependencyError
-from .limits import MAX_SHEET_CELLS, MAX_TEXT_CHARS
+from .limits import MAX_SHEET_CELLS, MAX_TEXT_CHARS, check_zip
 from .tables import Table, collapse, sentence
 from .text import CJK_RE
 

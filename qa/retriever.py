@@ -188,7 +188,10 @@ class Retriever:
     def refresh(self) -> LoadedIndex | None:
         """Rebuild (the incremental way, :meth:`rebuild`) when the documents or settings no
         longer match the live index; ``None`` when they do (nothing is written then)."""
-        loaded = self._load_or_none()
+        with self._lock:
+            held = self._index
+        live = self.store.current()
+        loaded = held if held is not None and live == held.folder else self._load_or_none()
         if loaded is not None and self.source is not None and self._stale(loaded) is None:
             return None
         return self.rebuild()
