@@ -1,34 +1,42 @@
-"""What the chat page does, without Gradio: replies, uploads, removals, the document list.
+"""What the chat page and the API do, without Gradio: replies, uploads, removals, the
+document list, each for the user asking (:mod:`qa.access`: ``None`` without accounts).
 
-One :class:`ChatService` per process holds the model and the index, shared by every user.
+One :class:`ChatService` per process holds the model and the index, shared by every user;
+until :meth:`ChatService.warm_up` has loaded (or built) the index it says so instead of
+answering (:attr:`ChatService.ready`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
+from . import access
+from .accounts import Accounts, User
 from .bilingual import dictionary
 from .config import Settings, default_docs_dir
-from .errors import DocumentError, QAError
+from .errors import DocumentError, NotAllowed, QAError
 from .library import Library
 from .limits import MAX_HISTORY_TURNS, MAX_UPLOAD_BYTES
 from .pdftext import NOTES, pages_note
+from .quotas import Quota
 from .replies import escape, format_reply
 from .retriever import MAX_QUESTION_CHARS, Retriever, check_k
 
 log = logging.getLogger(__name__)
+BUILDING = "⏳ The index is being built; ask again in a moment."
 
 
-def _text_of(content) -> str:
+def message_text(content) -> str:
     """The text of a chat message's content (a string, or Gradio's list of typed parts)."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
         return content.get("text", "") if isinstance(content.get("text"), str) else ""
     if isinstance(content, list):
-        return " ".join(_text_of(part) for part in content).strip()
+        return " ".join(message_text(part) for part in content).strip()
     return ""
 
 
@@ -52,7 +60,7 @@ def recent_questions(history) -> list[str]:
     found: list[str] = []
     for turn in reversed(history if isinstance(history, list) else []):
         if isinstance(turn, dict) and turn.get("role") == "user":
-            text = _text_of(turn.get("content"))[:MAX_QUESTION_CHARS]
+            text = message_text(turn.get("content"))[:MAX_QUESTION_CHARS]
             if text:
                 found.append(text)
                 if len(found) == MAX_HISTORY_TURNS:
@@ -67,19 +75,30 @@ class ChatService:
         retriever: a retriever over ``[seeds, uploads]``.
         uploads: the uploads folder.
         log_questions: log each question's text (always logged: its latency and hits).
+        accounts: who may log in (default: nobody; every request is the local user's).
+        questions: the per-user quota of questions (default: none).
+        upload_bytes: the per-user quota of uploaded bytes (default: none).
     """
 
     log_questions = False
 
-    def __init__(self, retriever: Retriever, uploads: Path, log_questions: bool = False):
+    def __init__(self, retriever: Retriever, uploads: Path, log_questions: bool = False,
+                 accounts: Accounts | None = None, questions: Quota | None = None,
+                 upload_bytes: Quota | None = None):
         self.retriever = retriever
         self.library = Library(retriever, uploads)
         self.log_questions = log_questions
+        self.accounts = accounts or Accounts(uploads / ".no-accounts.json")
+        self.questions = questions or Quota(0, 60, "questions")
+        self.upload_bytes = upload_bytes or Quota(0, 3600, "uploads")
+        self.login_required = self.accounts.exist()  # decided at start: restart after the first user
+        self.ready = threading.Event()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "ChatService":
         """The documents in ``settings.docs_dir`` plus uploads in ``settings.uploads_dir``,
-        indexed in ``<index_root>/chat`` (default settings: from the environment)."""
+        indexed in ``<index_root>/chat``, with the accounts and quotas of ``settings``
+        (default settings: from the environment)."""
         settings = settings or Settings.from_env()
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         if settings.docs_dir == default_docs_dir():  # a named folder must exist already
@@ -87,26 +106,45 @@ class ChatService:
         retriever = Retriever(settings.index_root / "chat",
                               documents=[settings.docs_dir, settings.uploads_dir],
                               settings=settings, allow_empty=True)
-        return cls(retriever, settings.uploads_dir, settings.log_questions)
+        return cls(retriever, settings.uploads_dir, settings.log_questions,
+                   Accounts(settings.accounts_file, settings.auth),
+                   Quota(settings.rate_limit, 60, f"{settings.rate_limit} requests a minute"),
+                   Quota(settings.upload_limit_mb * 2**20, 3600,
+                         f"{settings.upload_limit_mb} MB of uploads an hour"))
 
     def warm_up(self) -> None:
         """Finish uploads a crash interrupted, load the model, the index (building it when
-        needed) and the translation dictionary."""
+        needed) and the translation dictionary; then :attr:`ready` is set."""
         self.library.resume()
         self.retriever.index
         self.retriever.query_encoder.encode_queries(["warm up"])
         dictionary()
+        self.ready.set()
+
+    def user(self, name: str | None) -> User | None:
+        """The logged-in user called ``name`` (``None`` without accounts or a name)."""
+        return self.accounts.user(name) if name else None
+
+    def retrieve(self, question, k: int, history: list[str], sources=None,
+                 user: User | None = None, possible: bool = True):
+        """:meth:`Retriever.retrieve` over what ``user`` may read."""
+        allowed = access.readable(self.library.documents(), user)
+        return self.retriever.retrieve(question, k=k, history=history, possible=possible,
+                                       sources=list(sources) if isinstance(sources, (list, tuple))
+                                       else sources, allowed=allowed)
 
     def reply(self, message, history: list | None, top_k: int = 3,
-              sources: list[str] | None = None) -> str:
+              sources: list[str] | None = None, user: User | None = None) -> str:
         """The Markdown reply to ``message`` (from the documents ``sources`` only, when some are
-        given); bad input gives a short explanation, never a traceback."""
+        given, among those ``user`` may read); bad input gives a short explanation, never a
+        traceback."""
+        if not self.ready.is_set():
+            return BUILDING
         earlier = recent_questions(history)
         started = time.perf_counter()
         try:
             k = check_k(int(top_k))
-            passages = self.retriever.retrieve(message, k=k, history=earlier, possible=True,
-                                               sources=list(sources) if sources else None)
+            passages = self.retrieve(message, k, earlier, sources or None, user)
         except (ValueError, TypeError, QAError) as exc:
             log.info("question refused: %s", exc)
             return f"⚠️ {escape(str(exc))}"
@@ -117,44 +155,58 @@ class ChatService:
                  len(passages) - sure, len(earlier))
         return format_reply(message if isinstance(message, str) else "", passages)
 
-    def documents_markdown(self) -> str:
-        """The library as Markdown: what a restart finished, then a table of the documents
-        (or a line saying there are none yet)."""
-        lines = [f"ℹ️ {escape(notice)}" for notice in self.library.notices]
-        documents = self.library.documents()
+    def documents(self, user: User | None = None, everyone: bool = False) -> list:
+        """The :class:`~qa.library.DocumentInfo` of the documents ``user`` sees."""
+        return access.visible(self.library.documents(), user, everyone)
+
+    def documents_markdown(self, user: User | None = None) -> str:
+        """The library ``user`` sees as Markdown: what a restart finished, then a table of the
+        documents (or a line saying there are none yet)."""
+        if not self.ready.is_set():
+            return BUILDING
+        lines = [f"ℹ️ {escape(notice)}" for notice in self.library.notices] if \
+            user is None or user.admin else []
+        documents = self.documents(user)
         if not documents:
             return "\n\n".join(lines + ["No documents yet: add some below to start asking."])
         rows = ["| document | passages | note |", "|---|---|---|"]
         for doc in documents:
-            note = "uploaded" if doc.removable else ""
+            note = ("your upload" if doc.owner else "uploaded") if doc.removable else ""
             if doc.original:
                 note += f" as {escape(doc.original)}"
             if doc.state != "indexed":
                 note += f" ({doc.state})"
             rows.append(f"| {escape(doc.source)} | {doc.passages} | {note.strip()} |")
+        shown = {doc.source for doc in documents}
         manifest = self.retriever.index.manifest
         for doc in manifest.get("documents", []):
-            if any(doc.get(key) for key in NOTES):
+            if doc["source"] in shown and any(doc.get(key) for key in NOTES):
                 rows.append(f"| {escape(doc['source'])} | | {escape(pages_note(doc))} |")
-        for name, first in (manifest.get("duplicates") or {}).items():
-            rows.append(f"| {escape(name)} | 0 | the same content as {escape(first)}, "
-                        "indexed once |")
-        for name, reason in (manifest.get("skipped") or {}).items():
-            rows.append(f"| {escape(name)} | 0 | ⚠️ not indexed: {escape(reason)} |")
+        if user is None or user.admin:  # the folder's files: for whoever manages it
+            for name, first in (manifest.get("duplicates") or {}).items():
+                rows.append(f"| {escape(name)} | 0 | the same content as {escape(first)}, "
+                            "indexed once |")
+            for name, reason in (manifest.get("skipped") or {}).items():
+                rows.append(f"| {escape(name)} | 0 | ⚠️ not indexed: {escape(reason)} |")
         return "\n\n".join(lines + ["\n".join(rows)])
 
-    def names(self) -> list[str]:
-        """Every document's name, for choosing which to ask."""
-        return [d.source for d in self.library.documents()]
+    def names(self, user: User | None = None) -> list[str]:
+        """Every document's name ``user`` sees, for choosing which to ask."""
+        return [d.source for d in self.documents(user)] if self.ready.is_set() else []
 
-    def removable(self) -> list[str]:
-        """Uploaded documents that can be removed now."""
-        return [d.source for d in self.library.documents() if d.removable and d.state == "indexed"]
+    def removable(self, user: User | None = None) -> list[str]:
+        """Documents ``user`` may remove now."""
+        if not self.ready.is_set():
+            return []
+        return [d.source for d in self.library.documents() if access.may_remove(d, user)]
 
-    def upload(self, paths: list[Path]) -> str:
-        """Index uploaded files; returns a status message (the reason when refused)."""
+    def upload(self, paths: list[Path], user: User | None = None) -> str:
+        """Index uploaded files (private to ``user``, unless an admin's or without accounts);
+        returns a status message (the reason when refused)."""
         if not paths:
             return "⚠️ Choose one or more files first."
+        if not self.ready.is_set():
+            return BUILDING
         try:
             files = []
             for path in paths:
@@ -164,7 +216,7 @@ class ChatService:
                                         f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
                 files.append((path.name, path.read_bytes()))
             started = time.perf_counter()
-            result = self.library.add(files)
+            result = self.add(files, user)
         except (DocumentError, OSError) as exc:
             log.info("upload refused: %s", exc)
             return f"⚠️ Refused, nothing was changed: {escape(str(exc))}"
@@ -172,13 +224,37 @@ class ChatService:
                  len(result.added), time.perf_counter() - started, len(result.duplicates))
         return upload_message(result)
 
-    def remove(self, source: str | None) -> str:
-        """Remove an uploaded document; returns a status message."""
+    def add(self, files: list[tuple[str, bytes]], user: User | None = None):
+        """Store and index ``(name, content)`` pairs for ``user`` (an admin's and the local
+        user's are everyone's); see :meth:`qa.library.Library.add`.
+
+        Raises:
+            DocumentError: refused (see there); nothing changed.
+        """
+        return self.library.add(files, owner=None if user is None or user.admin else user.name)
+
+    def remove(self, source: str | None, user: User | None = None) -> str:
+        """Remove a document ``user`` may remove; returns a status message."""
         if not source:
             return "⚠️ Choose an uploaded document first."
         try:
-            self.library.remove(source)
-        except DocumentError as exc:
+            self.delete(source, user)
+        except (DocumentError, NotAllowed) as exc:
             return f"⚠️ {escape(str(exc))}"
         log.info("removed an uploaded document")
         return f"🗑️ Removed {escape(source)}"
+
+    def delete(self, source: str, user: User | None = None) -> None:
+        """Remove ``source`` for ``user``.
+
+        Raises:
+            DocumentError: not a document ``user`` sees (the same words whether it exists or
+                not).
+            NotAllowed: one ``user`` sees but may not remove.
+        """
+        doc = next((d for d in self.documents(user) if d.source == source), None)
+        if doc is None:
+            raise DocumentError(f"{source} is not a document here")
+        if not access.may_remove(doc, user):
+            raise NotAllowed(f"{source} cannot be removed by you")
+        self.library.remove(source)

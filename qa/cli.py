@@ -1,4 +1,4 @@
-"""The ``qa`` command: build, sync, ask, eval, serve. Thin wiring over the library.
+"""The ``qa`` command: build, sync, ask, eval, serve, user, token. Thin wiring over the library.
 
 Log lines of the ``qa`` logger go to stderr: INFO by default (builds and why, conversions,
 exports, the chat's questions), ``-v`` adds DEBUG, ``-q`` keeps warnings and errors only.
@@ -12,6 +12,8 @@ import logging
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
+
+from .cli_accounts import add_commands
 
 
 def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
@@ -145,6 +147,8 @@ def cmd_serve(args) -> int:
         settings = replace(settings, host=args.host)
     if args.port:
         settings = replace(settings, port=args.port)
+    if args.insecure:
+        settings = replace(settings, insecure=True)
     serve(settings)
     return 0
 
@@ -216,9 +220,12 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the chat page (same as `make run`)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--insecure", action="store_true", help="serve on an address other "
+                       "than 127.0.0.1 without accounts (anyone reaching it may use it)")
     docs_option(serve)
     common(serve)
     serve.set_defaults(func=cmd_serve)
+    add_commands(sub, common)
     return top
 
 

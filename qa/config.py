@@ -30,7 +30,17 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 | ``QA_QUEUE_SHARE``   | ``max(4, QA_MAX_QUEUE // 8)``  | requests one client (login, else address) |
 |                      |                                | may have waiting; ``0``: no limit (for   |
 |                      |                                | many users behind one proxy address)     |
-| ``QA_AUTH``          | unset                          | ``user:password``: the page needs a login |
+| ``QA_AUTH``          | unset                          | ``user:password``: one admin login, kept |
+|                      |                                | in memory (beside ``QA_ACCOUNTS``'s users) |
+| ``QA_ACCOUNTS``      | ``<data>/accounts.json``       | users and API tokens (``qa user``,       |
+|                      |                                | ``qa token``); with any, logins required |
+| ``QA_RATE_LIMIT``    | ``120``                        | questions and API calls a user (or an    |
+|                      |                                | address without accounts) may make a     |
+|                      |                                | minute; ``0``: no limit                  |
+| ``QA_UPLOAD_LIMIT_MB`` | ``100``                      | MB a user may upload an hour; ``0``: no  |
+|                      |                                | limit                                    |
+| ``QA_INSECURE``      | unset                          | ``1``: serve on an address other than    |
+|                      |                                | 127.0.0.1 without accounts               |
 | ``QA_OCR``           | ``1``                          | ``0``: PDF pages without text are not    |
 |                      |                                | read by OCR (they are named unreadable)  |
 | ``QA_WATCH``         | ``5``                          | seconds between the chat's looks at its  |
@@ -92,6 +102,7 @@ class Settings:
     index_root: Path = field(default_factory=lambda: data_root() / "embeddings")
     docs_dir: Path = field(default_factory=default_docs_dir)
     uploads_dir: Path = field(default_factory=lambda: data_root() / "uploads")
+    accounts_file: Path = field(default_factory=lambda: data_root() / "accounts.json")
     device: str = "cpu"
     passage_backend: str = "auto"
     query_backend: str = "nano"
@@ -104,6 +115,9 @@ class Settings:
     max_queue: int = 256
     queue_share: int | None = None
     auth: tuple[str, str] | None = None
+    rate_limit: int = 120
+    upload_limit_mb: int = 100
+    insecure: bool = False
     upload_temp_dir: Path | None = None
     watch_seconds: int = 5
     ocr: bool = True
@@ -120,10 +134,11 @@ class Settings:
         env = os.environ if environ is None else environ
         paths = {"QA_CACHE_DIR": "cache_dir", "QA_INDEX_ROOT": "index_root",
                  "QA_DOCS": "docs_dir", "QA_UPLOADS": "uploads_dir",
-                 "GRADIO_TEMP_DIR": "upload_temp_dir"}
+                 "GRADIO_TEMP_DIR": "upload_temp_dir", "QA_ACCOUNTS": "accounts_file"}
         numbers = {"GRADIO_SERVER_PORT": "port", "QA_CONCURRENCY": "concurrency",
                    "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share",
-                   "QA_WATCH": "watch_seconds"}
+                   "QA_WATCH": "watch_seconds", "QA_RATE_LIMIT": "rate_limit",
+                   "QA_UPLOAD_LIMIT_MB": "upload_limit_mb"}
         texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
         overrides: dict = {}
         for variable, name in paths.items():
@@ -139,7 +154,7 @@ class Settings:
                 except ValueError:
                     raise QAError(f"{variable}={env[variable]!r} is not a whole number") from None
         flags = {"QA_LOG_QUESTIONS": "log_questions", "QA_EXACT": "exact",
-                 "HF_HUB_OFFLINE": "offline", "QA_OCR": "ocr"}
+                 "HF_HUB_OFFLINE": "offline", "QA_OCR": "ocr", "QA_INSECURE": "insecure"}
         for variable, name in flags.items():
             if env.get(variable):
                 overrides[name] = _flag(env[variable])

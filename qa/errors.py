@@ -19,3 +19,7 @@ class IndexMismatchError(QAError):
 
 class MissingDependencyError(QAError, ImportError):
     """An optional library is not installed; the message gives the install command."""
+
+
+class NotAllowed(QAError):
+    """The user asking may not do this (remove a document that is not theirs, share)."""

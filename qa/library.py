@@ -9,6 +9,10 @@ where it already is. A journal (``uploads/.journal.json``) marks each upload *pe
 its file is written and *indexed* once the index holds it (removals: *removing*), so after a
 crash :meth:`Library.resume` finishes what was interrupted and the page says what happened.
 A refused upload leaves the documents, the journal and the index as they were.
+
+With accounts, a user's uploads are private: stored in ``uploads/users/<name>/`` (named
+``uploads/users/<name>/x.pdf`` in results) until an admin shares them (:meth:`Library.share`
+moves them to ``uploads/``); who may see or remove what is :mod:`qa.access`'s to say.
 """
 
 from __future__ import annotations
@@ -16,10 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,24 +30,25 @@ from .fileio import publish_file
 from .limits import MAX_FILES_PER_UPLOAD, MAX_UPLOAD_BYTES, MAX_UPLOADED_DOCUMENTS
 from .parse_worker import parse_files
 from .sources import folder_labels
+from .upload_names import PRIVATE, free_name, names_in, owner_of, safe_name
 
 log = logging.getLogger(__name__)
-MAX_NAME_CHARS = 150
-MAX_NAME_BYTES = 200
 JOURNAL = ".journal.json"
 
 
 @dataclass(frozen=True)
 class DocumentInfo:
     """A document in the library: its name in answers, passages, whether it was uploaded
-    (and so removable), its state (``indexed``, ``pending``, ``removing``) and, for an upload
-    stored under another name, the name it was uploaded as."""
+    (and so removable), its state (``indexed``, ``pending``, ``removing``), for an upload
+    stored under another name the name it was uploaded as, and the user whose private upload
+    it is (``None``: everyone's)."""
 
     source: str
     passages: int
     removable: bool
     state: str = "indexed"
     original: str = ""
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,41 +59,6 @@ class UploadResult:
     added: list[str]
     renamed: dict[str, str] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)
-
-
-def safe_name(name: str) -> str:
-    """A file name that cannot leave the uploads folder: the last path part, NFC, printable
-    characters only, no leading dots, at most 150 characters (200 bytes) with the extension
-    kept.
-
-    Raises:
-        DocumentError: nothing usable is left of ``name``.
-    """
-    base = unicodedata.normalize("NFC", re.split(r"[\\/]", str(name))[-1]).strip()
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
-    base = base.lstrip(".").strip()
-    if not base or base in (".", ".."):
-        raise DocumentError(f"{name!r} is not a usable file name")
-    return _shortened(base, "")
-
-
-def _shortened(name: str, tag: str) -> str:
-    """``name`` with ``tag`` before its extension, cut to :data:`MAX_NAME_CHARS` characters
-    and :data:`MAX_NAME_BYTES` bytes of UTF-8 (file systems stop at 255 bytes)."""
-    suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
-    stem = name[: len(name) - len(suffix)] if suffix else name
-    stem = stem[: MAX_NAME_CHARS - len(tag) - len(suffix)]
-    while len((stem + tag + suffix).encode("utf-8")) > MAX_NAME_BYTES:
-        stem = stem[:-1]
-    return stem.rstrip() + tag + suffix
-
-
-def _free_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name (2)``, ``name (3)``… : the first not in ``taken`` (casefolded)."""
-    candidate, number = name, 2
-    while candidate.casefold() in taken:
-        candidate, number = _shortened(name, f" ({number})"), number + 1
-    return candidate
 
 
 class Journal:
@@ -151,20 +119,30 @@ class Library:
             original = entry.get("original", "")
             shown.append(DocumentInfo(doc["source"], doc["passages"], name is not None,
                                       entry.get("state", "indexed"),
-                                      original if original != name else ""))
-        shown += [DocumentInfo(self._source(name), 0, False, entry["state"], entry["original"])
+                                      original if original not in (name, Path(name or "").name)
+                                      else "", owner_of(name)))
+        shown += [DocumentInfo(self._source(name), 0, False, entry["state"], entry["original"],
+                               owner_of(name))
                   for name, entry in entries.items() if entry.get("state") == "pending"]
         return shown
 
-    def _holders(self) -> dict[str, str]:
-        """``{sha256: document}`` for every document in the index and every upload."""
+    def _holders(self, owner: str | None) -> dict[str, str]:
+        """``{sha256: document}`` for the documents in the index and the uploads that
+        ``owner`` can see (everyone's and their own)."""
         held = {doc["sha256"]: doc["source"] for doc in
                 self.retriever.index.manifest.get("documents", []) if "sha256" in doc}
         held.update({e["sha256"]: self._source(n) for n, e in self.journal.read().items()})
-        return held
+        return {digest: source for digest, source in held.items()
+                if owner_of(self._stored(source)) in (None, owner)}
 
-    def add(self, files: list[tuple[str, bytes]]) -> UploadResult:
-        """Check, read (in a worker), store and index ``(file name, content)`` pairs.
+    def _stored(self, source: str) -> str | None:
+        """The path inside the uploads folder of the upload named ``source``, else ``None``."""
+        uploads = self._label + "/"
+        return source[len(uploads):] if source.startswith(uploads) else None
+
+    def add(self, files: list[tuple[str, bytes]], owner: str | None = None) -> UploadResult:
+        """Check, read (in a worker), store and index ``(file name, content)`` pairs: private
+        to the user ``owner`` when given, else everyone's.
 
         Raises:
             DocumentError: too many files, a file too large, unsupported, unreadable or
@@ -182,24 +160,26 @@ class Library:
                                     f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
             checked.append((str(name), clean, data))
         with self.lock:
-            return self._add(checked)
+            return self._add(checked, owner)
 
-    def _add(self, checked: list[tuple[str, str, bytes]]) -> UploadResult:
-        holders = self._holders()
-        taken = {p.name.casefold() for p in self.uploads.iterdir() if not p.name.startswith(".")}
+    def _add(self, checked: list[tuple[str, str, bytes]], owner: str | None) -> UploadResult:
+        holders = self._holders(owner)
+        folder = f"{PRIVATE}/{owner}/" if owner else ""
+        taken = names_in(self.uploads / folder)
         plan, renamed, duplicates = [], {}, {}
         for original, clean, data in checked:
             digest = hashlib.sha256(data).hexdigest()
             if digest in holders:
                 duplicates[original] = holders[digest]
                 continue
-            stored = _free_name(clean, taken)
-            taken.add(stored.casefold())
+            name = free_name(clean, taken)
+            taken.add(name.casefold())
+            stored = folder + name
             holders[digest] = self._source(stored)
             plan.append((stored, data, digest))
-            if stored != clean:
-                renamed[original] = stored
-        if len(taken) > MAX_UPLOADED_DOCUMENTS:
+            if name != clean:
+                renamed[original] = name
+        if len(self.journal.read()) + len(plan) > MAX_UPLOADED_DOCUMENTS:
             raise DocumentError(f"the library holds at most {MAX_UPLOADED_DOCUMENTS} uploaded "
                                 "documents")
         if not plan:
@@ -211,9 +191,10 @@ class Library:
                 raise DocumentError(f"{stored}: no text found")
         entries = self.journal.read()
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
-        originals = {stored: original for original, stored in renamed.items()}
+        originals = {folder + name: original for original, name in renamed.items()}
         for stored, _, digest in plan:
-            entries[stored] = {"original": originals.get(stored, stored), "sha256": digest,
+            entries[stored] = {"original": originals.get(stored, Path(stored).name),
+                               "sha256": digest,
                                "state": "pending", "time": now}
         self.journal.write(entries)
         written = []
@@ -230,7 +211,7 @@ class Library:
         for stored, _, _ in plan:
             entries[stored]["state"] = "indexed"
         self.journal.write(entries)
-        return UploadResult([s for s, _, _ in plan], renamed, duplicates)
+        return UploadResult([Path(s).name for s, _, _ in plan], renamed, duplicates)
 
     def remove(self, source: str) -> None:
         """Remove an uploaded document (documents of the folder cannot be removed).
@@ -242,7 +223,7 @@ class Library:
             match = next((d for d in self.documents() if d.source == source), None)
             if match is None or not match.removable or match.state != "indexed":
                 raise DocumentError(f"{source} is not an uploaded document")
-            name = Path(source).name
+            name = self._stored(source)
             path = self.uploads / name
             data = path.read_bytes()
             entries = self.journal.read()
@@ -265,7 +246,7 @@ class Library:
         """Finish uploads and removals a crash interrupted; returns (and keeps in
         :attr:`notices`) what happened, one sentence each."""
         with self.lock:
-            for partial in self.uploads.glob(".upload-*"):  # a write a crash cut short
+            for partial in self.uploads.rglob(".upload-*"):  # a write a crash cut short
                 partial.unlink(missing_ok=True)
             entries = self.journal.read()
             unfinished = {n: e for n, e in entries.items() if e.get("state") != "indexed"}
@@ -293,7 +274,43 @@ class Library:
                 log.warning("%s", line)
             return said
 
+    def share(self, source: str) -> str:
+        """Make a user's private upload everyone's (moved to the uploads folder, renamed
+        ``x (2).pdf`` when the name is taken there); returns its new name in results.
+
+        Raises:
+            DocumentError: ``source`` is not a private upload, indexed.
+        """
+        with self.lock:
+            match = next((d for d in self.documents() if d.source == source), None)
+            if match is None or match.owner is None or match.state != "indexed":
+                raise DocumentError(f"{source} is not a user's private upload")
+            old = self._stored(source)
+            data = (self.uploads / old).read_bytes()
+            entries = self.journal.read()
+            entry = entries.get(old) or {"original": Path(old).name,
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+            new = free_name(Path(old).name, names_in(self.uploads))
+            entries[new] = dict(entry, state="pending", time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            self.journal.write(entries)
+            self._write(new, data)
+            (self.uploads / old).unlink()
+            entries.pop(old, None)
+            try:
+                self._rebuild()
+            except BaseException:  # back to private
+                self._write(old, data)
+                (self.uploads / new).unlink(missing_ok=True)
+                entries.pop(new)
+                entries[old] = dict(entry, state="indexed")
+                self.journal.write(entries)
+                raise
+            entries[new]["state"] = "indexed"
+            self.journal.write(entries)
+            return self._source(new)
+
     def _write(self, name: str, data: bytes) -> Path:
+        (self.uploads / name).parent.mkdir(parents=True, exist_ok=True)
         return publish_file(self.uploads / name, data, prefix=".upload-")
 
     def _rebuild(self, parsed: dict | None = None) -> None:

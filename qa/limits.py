@@ -26,6 +26,7 @@ MAX_TEXT_CHARS = 20_000_000  # characters of one document's text
 MAX_PASSAGES_PER_DOCUMENT = 50_000
 MAX_TITLE_CHARS = 200  # a title or section heading, carried by each of its passages
 MAX_API_BODY_BYTES = 64 * 2**10  # one JSON API request's body
+MAX_API_UPLOAD_BYTES = MAX_FILES_PER_UPLOAD * MAX_UPLOAD_BYTES + MAX_API_BODY_BYTES  # one POST /api/documents
 PARSE_SECONDS = 120  # an upload's parsing worker is stopped after this long ...
 OCR_SECONDS_PER_MB = 60  # ... plus this per MB of PDF (scanned pages are read by OCR)
 PARSE_MEMORY_BYTES = 2 * 2**30  # ... or when its address space grows past this

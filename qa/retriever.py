@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 import threading
 import time
@@ -254,8 +255,8 @@ class Retriever:
         return [Ranked(int(row), float(fused[row])) for row in best_rows(fused, k, evidence.rows)]
 
     def retrieve(self, question: str, k: int = 5, history: list[str] | None = None,
-                 possible: bool = False, sources: str | list[str] | None = None
-                 ) -> list[Passage]:
+                 possible: bool = False, sources: str | list[str] | None = None,
+                 allowed: Collection[str] | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``question``.
 
         Args:
@@ -267,6 +268,9 @@ class Retriever:
                 (default: only passages that answer).
             sources: only from these documents: a name or glob (``"*.pdf"``), or a list of
                 them (:func:`qa.selection.source_rows`); default: every document.
+            allowed: the documents the asker may read, by exact name (a user's view of a
+                shared library); the others are never ranked, returned nor named in
+                ``also_in``; default: every document.
         Returns:
             Up to ``k`` passages, best first by the ranking, each scored with the calibrated
             probability that it answers the question and its tier (``"answer"`` or
@@ -280,7 +284,9 @@ class Retriever:
         index, arrays = self._loaded()
         if not index.records:
             return []
-        within = None if sources is None else source_rows(index.records, sources)
+        within = source_rows(index.rows_by_source, sources, allowed)
+        if within is not None and not len(within):
+            return []
         evidence = self.evidence(question, within=within)
         weights = keyword_weights(index, question)
         rows, chances = answering(evidence, 2 * k + 5, possible, within)

@@ -48,32 +48,37 @@ def answering(evidence: fusion.Evidence, k: int, possible: bool = False,
     return rows[keep][top], chances[keep][top]
 
 
-def source_rows(records: list[Record], sources: str | list[str]) -> np.ndarray:
-    """Sorted rows of the passages whose document matches ``sources``: a name or a glob
-    (``fnmatch``, e.g. ``"*.pdf"``, ``"uploads/报告*"``), or a list of them, matched against
-    the document's name in results and its file name.
+def source_rows(by_source: dict[str, np.ndarray], sources: str | list[str] | None = None,
+                allowed=None) -> np.ndarray | None:
+    """Sorted rows of the passages whose document matches ``sources`` (``None``: any): a name
+    or a glob (``fnmatch``, e.g. ``"*.pdf"``, ``"uploads/报告*"``), or a list of them, matched
+    against the document's name in results and its file name; only among the documents named
+    exactly in ``allowed`` when it is given (what the asker may read). ``None`` when neither
+    narrows anything.
 
     Raises:
-        ValueError: no pattern given, or no document matches.
+        ValueError: no pattern given, or no document (that may be read) matches.
     """
-    patterns = [sources] if isinstance(sources, str) else list(sources)
-    patterns = [p.strip() for p in patterns if isinstance(p, str) and p.strip()]
-    if not patterns:
-        raise ValueError("sources: give at least one document name or pattern")
-    matched: dict[str, bool] = {}
+    if sources is None and allowed is None:
+        return None
+    names = list(by_source) if allowed is None else [n for n in by_source if n in allowed]
+    if sources is not None:
+        patterns = [sources] if isinstance(sources, str) else list(sources)
+        patterns = [p.strip() for p in patterns if isinstance(p, str) and p.strip()]
+        if not patterns:
+            raise ValueError("sources: give at least one document name or pattern")
+        names = [n for n in names if _matches(n, patterns)]
+        if not names:
+            raise ValueError(f"no document matches {', '.join(map(repr, patterns))}")
+    if not names:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate([by_source[name] for name in names]))
 
-    def matches(source: str) -> bool:
-        if source not in matched:
-            name = source.rsplit("/", 1)[-1]
-            matched[source] = any(p in (source, name) or fnmatch.fnmatchcase(source, p)
-                                  or fnmatch.fnmatchcase(name, p) for p in patterns)
-        return matched[source]
 
-    rows = np.array([row for row, record in enumerate(records) if matches(record.source)],
-                    dtype=np.int64)
-    if not len(rows):
-        raise ValueError(f"no document matches {', '.join(map(repr, patterns))}")
-    return rows
+def _matches(source: str, patterns: list[str]) -> bool:
+    name = source.rsplit("/", 1)[-1]
+    return any(p in (source, name) or fnmatch.fnmatchcase(source, p)
+               or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def fold_duplicates(records: list[Record], rows: np.ndarray, chances: np.ndarray,

@@ -26,6 +26,7 @@ from .indexer import IndexConfig, document_records
 from .limits import MAX_FILE_BYTES
 from .passage import Record
 from .store import IndexStore
+from .upload_names import owner_of
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,9 @@ class FileSource:
 
         A file that cannot be read is skipped and reported (a warning, and ``skipped`` in the
         manifest: ``{name: reason}``); a file with the same bytes as one before it (by name)
-        is indexed once (``duplicates``: ``{name: the file indexed}``).
+        is indexed once (``duplicates``: ``{name: the file indexed}``), except that files in
+        a user's private folder (``users/<name>/``, :func:`qa.upload_names.owner_of`) only
+        count as copies of others in the same folder: each user keeps their own.
         """
         known = _previous_documents(store, config)
         known.update(parsed or {})
@@ -111,9 +114,10 @@ class FileSource:
                 continue
             digest = hashlib.sha256(data).digest()
             corpus.update(name.encode() + b"\0" + digest)
-            if digest in holders:
-                duplicates[name] = holders[digest]
-                log.info("%s: the same content as %s, indexed once", name, holders[digest])
+            copy = (digest, owner_of(name.partition("/")[2]))
+            if copy in holders:
+                duplicates[name] = holders[copy]
+                log.info("%s: the same content as %s, indexed once", name, holders[copy])
                 continue
             previous = known.get(name)
             if previous is not None and previous.sha256 == digest.hex():
@@ -128,7 +132,7 @@ class FileSource:
                     continue
                 encoding, notes = document.encoding, document.notes
                 read += 1
-            holders[digest] = name
+            holders[copy] = name
             records.extend(doc_records)
             documents.append({"source": name, "encoding": encoding, "passages": len(doc_records),
                               "sha256": digest.hex(), "reader": READER_VERSION, **notes})

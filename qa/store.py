@@ -24,6 +24,7 @@ for what its questions touch.
 
 from __future__ import annotations
 
+import functools
 import json
 import mmap
 import os
@@ -86,6 +87,14 @@ class LoadedIndex:
     sentence_spans: np.ndarray
     background: np.ndarray
     scripts: np.ndarray
+
+    @functools.cached_property
+    def rows_by_source(self) -> dict[str, np.ndarray]:
+        """``{document: its rows}`` (in index order), for filters by document."""
+        rows: dict[str, list[int]] = {}
+        for row, record in enumerate(self.records):
+            rows.setdefault(record.source, []).append(row)
+        return {source: np.array(found, dtype=np.int64) for source, found in rows.items()}
 
 
 def _digests(folder: Path) -> dict[str, str]:

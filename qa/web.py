@@ -1,10 +1,13 @@
 """The Gradio chat page: answers from the documents and the user's uploads.
 
-:func:`serve` finishes interrupted uploads, loads the model and the index (building it when
-needed), then serves the page on ``settings.host:settings.port`` (127.0.0.1:7860 unless told
-otherwise); never a share link. ``QA_AUTH=user:password`` requires a login. The page is mounted
-in a FastAPI app (:mod:`qa.guard`) that adds security headers, limits login attempts and each
-client's share of the queue, and refuses uploads over the limit before they are stored.
+:func:`serve` serves the page, the JSON API (:mod:`qa.api`, docs at ``/docs``) and the
+OpenAI-compatible chat (:mod:`qa.openai_api`) on ``settings.host:settings.port``
+(127.0.0.1:7860 unless told otherwise; never a share link) while it finishes interrupted
+uploads and loads the model and the index (building it when needed): until then replies say
+so and the API answers 503. With accounts (:mod:`qa.accounts`) the page asks for a login and
+each user sees the shared documents and their own uploads; without, it refuses to listen
+beyond this machine unless told ``--insecure``. The app is wrapped in :mod:`qa.guard`
+(security headers, login attempts, each client's share of the queue, upload sizes).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -20,11 +24,14 @@ import gradio as gr
 from .api import api_router
 from .chat import ChatService
 from .config import Settings
+from .errors import QAError
 from .documents import SUPPORTED_SUFFIXES
 from .limits import MAX_UPLOAD_BYTES
+from .openai_api import openai_router
 from .sync import FolderWatch
 
 log = logging.getLogger(__name__)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 EXAMPLES = [
     ["划船社区党委书记是谁?", 3, []],
     ["宁海县第三水厂哪一年开始征地?", 3, []],
@@ -34,30 +41,57 @@ EXAMPLES = [
 
 
 def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
-    """The page: chat on the left, documents on the right (read from the server on every
-    page load and after every change)."""
+    """The page: chat on the left, documents on the right (read from the server, for the
+    logged-in user, on every page load and after every change)."""
 
     def answer(message: str, history: list[dict], top_k: float,
-               sources: list[str] | None = None) -> str:
-        return service.reply(message, history, int(top_k), sources)
+               sources: list[str] | None = None, request: gr.Request = None) -> str:
+        user = service.user(request.username if request else None)
+        key = user.name if user else (request.client.host if request and request.client else "?")
+        wait = service.questions.take(key)
+        if wait:
+            return f"⚠️ {service.questions.message(wait)}"
+        return service.reply(message, history, int(top_k), sources, user)
 
-    def documents_table():
-        return (service.documents_markdown(), gr.update(choices=service.removable(), value=None),
-                gr.update(choices=service.names()))
+    def documents_table(request: gr.Request):
+        user = service.user(request.username)
+        admin = user is not None and user.admin
+        private = [d.source for d in service.documents(user, everyone=True) if d.owner] \
+            if admin and service.ready.is_set() else []
+        return (service.documents_markdown(user),
+                gr.update(choices=service.removable(user), value=None),
+                gr.update(choices=service.names(user)),
+                gr.update(choices=private, value=None, visible=admin),
+                gr.update(visible=admin))
 
-    def upload(files, progress=gr.Progress(track_tqdm=True)):
+    def upload(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the files")
         paths = [Path(f) for f in files or []]
+        user = service.user(request.username)
         try:
-            message = service.upload(paths)
+            key = user.name if user else request.client.host
+            wait = service.upload_bytes.take(key, sum(p.stat().st_size for p in paths))
+            message = f"⚠️ {service.upload_bytes.message(wait)}" if wait else \
+                service.upload(paths, user)
         finally:
             for path in paths:  # the server's temporary copy is never kept nor served again
                 path.unlink(missing_ok=True)
-        return message, *documents_table(), None
+        return message, *documents_table(request), None
 
-    def remove(source):
-        message = service.remove(source)
-        return message, *documents_table()
+    def remove(source, request: gr.Request):
+        message = service.remove(source, service.user(request.username))
+        return message, *documents_table(request)
+
+    def share(source, request: gr.Request):
+        user = service.user(request.username)
+        if not (user and user.admin and source):
+            message = "⚠️ Choose a user's upload first."
+        else:
+            try:
+                message = f"✅ Shared with everyone as {service.library.share(source)}"
+            except QAError as exc:
+                message = f"⚠️ {exc}"
+        return message, *documents_table(request)
 
     kinds = ", ".join(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
     with gr.Blocks(title="文档问答 · Document QA") as demo:
@@ -88,11 +122,15 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
                 status = gr.Markdown(elem_id="upload-status", latex_delimiters=[])
                 choice = gr.Dropdown([], label="Uploaded documents", value=None)
                 drop = gr.Button("Remove the selected document")
-        demo.load(documents_table, None, [table, choice, only], api_name=False)
-        add.click(upload, files, [status, table, choice, only, files], api_name="upload",
+                private = gr.Dropdown([], label="Users' private uploads (admins)", value=None,
+                                      visible=False)
+                publish = gr.Button("Share the selected upload with everyone", visible=False)
+        listed = [table, choice, only, private, publish]
+        demo.load(documents_table, None, listed, api_name=False)
+        add.click(upload, files, [status, *listed, files], api_name="upload",
                   concurrency_limit=1)
-        drop.click(remove, choice, [status, table, choice, only], api_name="remove",
-                   concurrency_limit=1)
+        drop.click(remove, choice, [status, *listed], api_name="remove", concurrency_limit=1)
+        publish.click(share, private, [status, *listed], api_name=False, concurrency_limit=1)
     return demo
 
 
@@ -108,25 +146,32 @@ def _fresh_temp_folder(settings: Settings) -> Path:
 
 def create_app(settings: Settings, service: ChatService):
     """The FastAPI app serving the page at ``/`` behind :mod:`qa.guard`."""
-    from fastapi import FastAPI
+    from fastapi_offline import FastAPIOffline
 
     from .guard import Guard
 
     demo = build_demo(service, settings.concurrency)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    api_router(service, settings.auth)(app)  # before the page, which takes every other path
-    app = gr.mount_gradio_app(app, demo, path="/", auth=[settings.auth] if settings.auth else None,
-                              show_error=False, max_file_size=MAX_UPLOAD_BYTES)
+    app = FastAPIOffline(docs_url="/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                         title="qa-chat API", static_url="/api/docs-static")
+    api_router(service)(app)  # before the page, which takes every other path
+    openai_router(service)(app)
+    login = (lambda name, password: service.accounts.login(name, password) is not None) \
+        if service.login_required else None
+    app = gr.mount_gradio_app(app, demo, path="/", auth=login, show_error=False,
+                              max_file_size=MAX_UPLOAD_BYTES)
     share = settings.queue_share
     return Guard(app, demo, max(4, settings.max_queue // 8) if share is None else share)
 
 
 def serve(settings: Settings | None = None) -> None:
-    """Load (or build) the index, then serve the chat until interrupted.
+    """Serve the chat and the API until interrupted, loading (or building) the index
+    meanwhile.
 
     Raises:
-        QAError: the documents cannot be indexed (unreadable, a bad setting).
+        QAError: the documents cannot be indexed (unreadable, a bad setting), or the address
+            is not this machine's while there are no accounts and ``settings.insecure`` is
+            not set.
     """
     import uvicorn
 
@@ -134,12 +179,31 @@ def serve(settings: Settings | None = None) -> None:
     started = time.perf_counter()
     _fresh_temp_folder(settings)
     service = ChatService.from_settings(settings)
-    service.warm_up()  # model and index loaded (or built) before the page is served
-    if settings.watch_seconds > 0:  # files added to the documents folder, taking turns with uploads
-        FolderWatch(service.retriever, service.library.lock).start(settings.watch_seconds)
-    log.info("index ready in %.1f s: %s plus uploads in %s", time.perf_counter() - started,
-             settings.docs_dir, settings.uploads_dir)
+    if settings.host not in LOCAL_HOSTS and not service.login_required and not settings.insecure:
+        raise QAError(f"refusing to serve on {settings.host} without accounts: anyone who can "
+                      "reach it could read and change the documents. Add a user (qa user add "
+                      "NAME --admin) or, to serve it open anyway, pass --insecure "
+                      "(QA_INSECURE=1)")
     app = create_app(settings, service)
-    log.info("serving the chat on http://%s:%d/", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)  # open event streams do not hold a stop
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                           log_level="warning", timeout_graceful_shutdown=5))
+    failed: list[BaseException] = []
+
+    def warm_up() -> None:
+        try:
+            service.warm_up()  # model and index loaded (or built); replies wait for it
+        except BaseException as exc:  # noqa: BLE001 - reported by serve() after the stop
+            failed.append(exc)
+            server.should_exit = True
+            return
+        if settings.watch_seconds > 0:  # files added to the documents folder
+            FolderWatch(service.retriever, service.library.lock).start(settings.watch_seconds)
+        log.info("index ready in %.1f s: %s plus uploads in %s", time.perf_counter() - started,
+                 settings.docs_dir, settings.uploads_dir)
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    log.info("serving the chat on http://%s:%d/ (API docs: /docs)%s", settings.host,
+             settings.port, "; logins required" if service.login_required else "")
+    server.run()  # open event streams do not hold a stop
+    if failed:
+        raise failed[0]

@@ -70,10 +70,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(base: Path, seed: bool = True, **env_extra):
+def start_app(base: Path, seed: bool = True, ready: bool = True, **env_extra):
     """The real chat app in a child process on 127.0.0.1 with its own docs (a copy of the seed,
-    or none), uploads and index under ``base``; yields ``{url, base, process}``, stops it
-    after."""
+    or none), uploads, accounts and index under ``base``; yields ``{url, base, process}`` once
+    its index is ready (``ready=False``: once it listens), stops it after."""
     import subprocess
     import sys
     import time
@@ -84,23 +84,26 @@ def start_app(base: Path, seed: bool = True, **env_extra):
         shutil.copy(SEED, base / "seeds" / SEED.name)
     port = _free_port()
     env = dict(os.environ, QA_DOCS=str(base / "seeds"), QA_UPLOADS=str(base / "uploads"),
-               QA_INDEX_ROOT=str(base / "index"), GRADIO_SERVER_PORT=str(port),
+               QA_INDEX_ROOT=str(base / "index"), QA_ACCOUNTS=str(base / "accounts.json"),
+               GRADIO_SERVER_PORT=str(port),
                GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", **env_extra)
     log = open(base / "app.log", "w")
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 300
-    while time.time() < deadline:
+    while time.time() < deadline:  # the page is served at once; ready when health says ok
         if process.poll() is not None:
             raise RuntimeError((base / "app.log").read_text())
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(url + "api/health", timeout=2)
             break
-        except urllib.error.HTTPError:  # a page behind a login answers 401: it is up
-            break
-        except OSError:
-            time.sleep(1)
+        except urllib.error.HTTPError:  # 503 while the index is loaded
+            if not ready:
+                break
+            time.sleep(0.5)
+        except OSError:  # not listening yet
+            time.sleep(0.5)
     else:
         process.kill()
         raise RuntimeError("the app did not start in 300 s:\n" + (base / "app.log").read_text())

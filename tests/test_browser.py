@@ -125,3 +125,53 @@ def test_page_state_comes_from_the_server_on_every_load(page, running_app, tmp_p
     page.reload()
     page.locator("#documents").filter(has_text="seeds/").wait_for(timeout=30_000)
     assert "ferry.md" not in page.locator("#documents").inner_text()
+
+
+@pytest.fixture(scope="module")
+def users_app(tmp_path_factory, encoder):
+    from conftest import start_app
+    from qa.accounts import Accounts
+
+    base = tmp_path_factory.mktemp("browser-users")
+    accounts = Accounts(base / "accounts.json")
+    for name in ("alice", "bob"):
+        accounts.add_user(name, f"{name}'s password")
+    yield from start_app(base)
+
+
+def logged_in(browser, url: str, name: str, password: str):
+    """A new browser context (its own cookies) logged in as ``name``; its page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.locator("input[type=text]").first.fill(name)
+    page.locator("input[type=password]").first.fill(password)
+    page.get_by_role("button", name="Login").click()
+    return page
+
+
+def test_two_users_each_see_only_their_own_uploads(browser, users_app, tmp_path):
+    url = users_app["url"]
+    wrong = logged_in(browser, url, "alice", "not her password")
+    wrong.get_by_text("Incorrect Credentials").first.wait_for(timeout=30_000)
+    wrong.context.close()
+    alice = logged_in(browser, url, "alice", "alice's password")
+    alice.wait_for_selector("textarea")
+    doc = tmp_path / "lighthouse.md"
+    doc.write_text("# 灯塔\n\n石浦港的灯塔建于1921年，由渔民集资修建，高十八米。\n", encoding="utf-8")
+    upload(alice, doc, "Indexed")
+    assert "uploads/users/alice/lighthouse.md" in alice.locator("#documents").inner_text()
+    ask(alice, "石浦港的灯塔是哪一年建的?", "1921")
+    alice.screenshot(path=str(ARTIFACTS / "chat-user-alice.png"), full_page=True)
+    bob = logged_in(browser, url, "bob", "bob's password")
+    bob.wait_for_selector("textarea")
+    bob.locator("#documents").filter(has_text="seeds/").wait_for(timeout=30_000)
+    assert "lighthouse" not in bob.locator("#documents").inner_text()
+    reply = ask(bob, "石浦港的灯塔是哪一年建的?", "没有找到")  # not found: not his
+    assert "1921" not in reply.inner_text() and "lighthouse" not in reply.inner_text()
+    bob.get_by_label("Uploaded documents").click()
+    assert bob.get_by_role("option", name="uploads/users/alice/lighthouse.md").count() == 0
+    bob.screenshot(path=str(ARTIFACTS / "chat-user-bob.png"), full_page=True)
+    ask(alice, "Which year was the lighthouse of Shipu harbour built?", "1921")  # still hers
+    alice.context.close()
+    bob.context.close()

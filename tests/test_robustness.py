@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import DocumentError
-from qa.library import safe_name
+from qa.upload_names import safe_name
 from qa.store import IndexStore
 
 ROOT = Path(__file__).resolve().parent.parent
