@@ -78,9 +78,33 @@ def figures() -> list[str]:
     return rows
 
 
+ENDPOINT_LABELS = {
+    "chat": "chat page", "api_retrieve": "`/api/retrieve`", "v1_chat": "`/v1/chat/…`",
+    "v1_chat_stream": "`/v1/chat/…` streamed", "documents_upload": "upload (API)",
+    "documents_list": "list", "documents_delete": "delete", "page_upload": "upload (page)",
+}
+
+
+def load_endpoints() -> list[str]:
+    """The README's load table: per endpoint, requests, errors, p50 and p95 under
+    ``bench/load.py``'s chat-page and API clients; then the totals and the peak memory."""
+    result = load_json("load")
+    rows = ["| endpoint | requests | errors | p50 / p95 |", "|---|---|---|---|"]
+    for name, r in result["endpoints"].items():
+        times = f"{r['p50_ms']:,} / {r['p95_ms']:,} ms" if "p50_ms" in r else "—"
+        rows.append(f"| {ENDPOINT_LABELS.get(name, name)} | {r['requests']:,} | "
+                    f"{r['errors']} | {times} |")
+    total = result["total"]
+    rows.append(f"| all ({result['seconds']:.0f} s) | {total['requests']:,} | {total['errors']} | "
+                f"{total['requests_per_s']:,.1f}/s |")
+    rows += ["", f"Peak memory {result['server_peak_rss_mb']:,} MB; "
+                 f"{measured(result['measured'])}."]
+    return rows
+
+
 def _tables() -> dict:
     """Every table by name: the README's and those of each docs page's module."""
-    found = {"figures": figures, "quality": quality}
+    found = {"figures": figures, "quality": quality, "load_endpoints": load_endpoints}
     for module in (tables_quality, tables_speed, tables_chat):
         found.update({name: f for name, f in vars(module).items()
                       if callable(f) and not name.startswith("_")

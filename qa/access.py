@@ -49,6 +49,17 @@ def readable(documents: list[DocumentInfo], user: User | None) -> set[str] | Non
     return {doc.source for doc in documents if sees(doc, user)}
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def quota_key(user: User | None, host: str | None) -> str | None:
+    """Whose quota a request spends: its user's; without accounts its address's, except this
+    machine's own (the local user is not limited); ``None``: no quota."""
+    if user is not None:
+        return user.name
+    return None if host in LOOPBACK else (host or "?")
+
+
 def from_header(header: str, accounts: Accounts) -> User | None:
     """The user an ``Authorization`` header names: ``Bearer <token>`` or HTTP Basic with a
     user's password; ``None`` when it names nobody."""

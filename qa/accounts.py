@@ -12,6 +12,7 @@ users and tokens added or revoked by ``qa user`` / ``qa token`` on its next requ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -84,6 +85,10 @@ class Accounts:
             self._cache, self._verified = (key, data), {}
         return data
 
+    def _editable(self) -> dict:
+        """A copy of the file's content to change and :meth:`_write`."""
+        return json.loads(json.dumps(self._read()))
+
     def _write(self, data: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         publish_file(self.path, json.dumps(data, ensure_ascii=False, indent=1),
@@ -119,7 +124,7 @@ class Accounts:
                 not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
             raise QAError(f"a password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} "
                           "characters")
-        data = self._read()
+        data = self._editable()
         data["users"][name] = {"password": PasswordHasher().hash(password), "admin": admin,
                                "created": _now()}
         self._write(data)
@@ -131,7 +136,7 @@ class Accounts:
         Raises:
             QAError: no such user.
         """
-        data = self._read()
+        data = self._editable()
         if name not in data["users"]:
             raise QAError(f"no user {name!r}")
         del data["users"][name]
@@ -150,16 +155,12 @@ class Accounts:
             same = secrets.compare_digest(password.encode(), self.env_admin[1].encode())
             return User(name, True) if same else None
         entry = self._read()["users"].get(name)
-        if entry is None:
+        if entry is None:  # as slow as a wrong password: names cannot be told by timing
+            _verify(_dummy_hash(), password)
             return None
         key = hashlib.sha256(f"{name}\0{entry['password']}\0{password}".encode()).digest()
         if self._verified.get(key, 0) < time.monotonic():
-            from argon2 import PasswordHasher
-            from argon2.exceptions import InvalidHashError, VerificationError
-
-            try:
-                PasswordHasher().verify(entry["password"], password)
-            except (VerificationError, InvalidHashError):
+            if not _verify(entry["password"], password):
                 return None
             self._verified[key] = time.monotonic() + 300  # a program's Basic login, reused
         return User(name, bool(entry.get("admin")))
@@ -171,7 +172,7 @@ class Accounts:
         Raises:
             QAError: no such user.
         """
-        data = self._read()
+        data = self._editable()
         if name not in data["users"]:
             raise QAError(f"no user {name!r}: add them first (qa user add {name})")
         token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -192,7 +193,7 @@ class Accounts:
         Raises:
             QAError: no such token.
         """
-        data = self._read()
+        data = self._editable()
         entry = data["tokens"].pop(token_id, None)
         if entry is None:
             raise QAError(f"no token {token_id!r} (qa token list shows them)")
@@ -211,6 +212,23 @@ class Accounts:
             return None
         user = data["users"].get(entry["user"])
         return None if user is None else User(entry["user"], bool(user.get("admin")))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(secrets.token_hex(16))
 
 
 def _now() -> str:

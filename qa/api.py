@@ -47,16 +47,23 @@ class Refused(Exception):
         self.status, self.message, self.retry_after = status, message, retry_after
 
 
-def _login(service, authorization: str):
-    """Who ``authorization`` names (``None`` without accounts).
+def _login(service, authorization: str, host: str | None):
+    """Who ``authorization`` names (``None`` without accounts). Failed passwords (HTTP Basic)
+    from one address are limited as the page's logins are; tokens cannot be guessed.
 
     Raises:
-        Refused: 401, accounts exist and it names nobody.
+        Refused: 401, accounts exist and it names nobody; 429, too many failed passwords.
     """
     if not service.accounts.exist():
         return None
+    basic = authorization.partition(" ")[0].lower() == "basic"
+    wait = service.failed_logins.wait(host or "?") if basic else 0
+    if wait:
+        raise Refused(429, f"too many failed logins from this address; wait {wait} s", wait)
     user = access.from_header(authorization, service.accounts)
     if user is None:
+        if basic:
+            service.failed_logins.take(host or "?")
         raise Refused(401, "log in: Authorization: Bearer <token> (qa token create) or HTTP "
                            "Basic with a user's password")
     return user
@@ -67,10 +74,12 @@ def gate(service):
     without accounts), after checking the login, readiness and the caller's rate quota."""
 
     def asker(request: Request):
-        user = _login(service, request.headers.get("authorization", ""))
+        user = _login(service, request.headers.get("authorization", ""),
+                      request.client.host if request.client else None)
         if not service.ready.is_set():
             raise Refused(503, "the index is being built; try again shortly", 5)
-        wait = service.questions.take(caller(request, user))
+        key = caller(request, user)
+        wait = service.questions.take(key) if key else 0
         if wait:
             raise Refused(429, service.questions.message(wait), wait)
         return user
@@ -78,9 +87,9 @@ def gate(service):
     return asker
 
 
-def caller(request: Request, user) -> str:
-    """Whose quota a request spends: the user's, else (no accounts) its address's."""
-    return user.name if user else (request.client.host if request.client else "?")
+def caller(request: Request, user) -> str | None:
+    """Whose quota a request spends (:func:`qa.access.quota_key`)."""
+    return access.quota_key(user, request.client.host if request.client else None)
 
 
 class Precheck:
@@ -99,7 +108,8 @@ class Precheck:
             limit = MAX_API_UPLOAD_BYTES if path == "/api/documents" else MAX_API_BODY_BYTES
             length = headers.get("content-length", "")
             try:
-                _login(self.service, headers.get("authorization", ""))
+                _login(self.service, headers.get("authorization", ""),
+                       (scope.get("client") or (None,))[0])
                 if not length.isdigit():
                     raise Refused(411, "send the body's length (Content-Length)")
                 if int(length) > limit:
@@ -127,8 +137,9 @@ def api_router(service):
     @router.post("/retrieve")
     def retrieve(body: RetrieveRequest, user=asker) -> dict:
         try:
-            passages = service.retrieve(body.question, body.k, body.history, body.sources,
-                                        user, body.possible)
+            with service.api_slots:  # as many at once as the page answers; the rest wait
+                passages = service.retrieve(body.question, body.k, body.history, body.sources,
+                                            user, body.possible)
         except (ValueError, QAError) as exc:
             raise Refused(400, str(exc)) from None
         return {"passages": [passage_json(p) for p in passages]}
@@ -151,7 +162,8 @@ def api_router(service):
                 raise Refused(413, f"{upload_file.filename}: over the "
                                    f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
             named.append((upload_file.filename or "", data))
-        wait = service.upload_bytes.take(caller(request, user), sum(len(d) for _, d in named))
+        key = caller(request, user)
+        wait = service.upload_bytes.take(key, sum(len(d) for _, d in named)) if key else 0
         if wait:
             raise Refused(429, service.upload_bytes.message(wait), wait)
         try:

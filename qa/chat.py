@@ -2,8 +2,8 @@
 document list, each for the user asking (:mod:`qa.access`: ``None`` without accounts).
 
 One :class:`ChatService` per process holds the model and the index, shared by every user;
-until :meth:`ChatService.warm_up` has loaded (or built) the index it says so instead of
-answering (:attr:`ChatService.ready`).
+while a server loads (or builds) the index at start (:attr:`ChatService.ready` cleared until
+:meth:`ChatService.warm_up` is done) it says so instead of answering.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .errors import DocumentError, NotAllowed, QAError
 from .library import Library
 from .limits import MAX_HISTORY_TURNS, MAX_UPLOAD_BYTES
 from .pdftext import NOTES, pages_note
-from .quotas import Quota
+from .quotas import LOGIN_FAILURES, LOGIN_WINDOW, Quota
 from .replies import escape, format_reply
 from .retriever import MAX_QUESTION_CHARS, Retriever, check_k
 
@@ -84,7 +84,7 @@ class ChatService:
 
     def __init__(self, retriever: Retriever, uploads: Path, log_questions: bool = False,
                  accounts: Accounts | None = None, questions: Quota | None = None,
-                 upload_bytes: Quota | None = None):
+                 upload_bytes: Quota | None = None, concurrency: int = 4):
         self.retriever = retriever
         self.library = Library(retriever, uploads)
         self.log_questions = log_questions
@@ -92,7 +92,11 @@ class ChatService:
         self.questions = questions or Quota(0, 60, "questions")
         self.upload_bytes = upload_bytes or Quota(0, 3600, "uploads")
         self.login_required = self.accounts.exist()  # decided at start: restart after the first user
-        self.ready = threading.Event()
+        self.ready = threading.Event()  # cleared while a server loads the index (qa.web.serve)
+        self.ready.set()
+        # API questions answered at once: programs share this many, the page has its queue's
+        self.api_slots = threading.BoundedSemaphore(concurrency)
+        self.failed_logins = Quota(LOGIN_FAILURES, LOGIN_WINDOW, "failed logins")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "ChatService":
@@ -110,7 +114,8 @@ class ChatService:
                    Accounts(settings.accounts_file, settings.auth),
                    Quota(settings.rate_limit, 60, f"{settings.rate_limit} requests a minute"),
                    Quota(settings.upload_limit_mb * 2**20, 3600,
-                         f"{settings.upload_limit_mb} MB of uploads an hour"))
+                         f"{settings.upload_limit_mb} MB of uploads an hour"),
+                   settings.concurrency)
 
     def warm_up(self) -> None:
         """Finish uploads a crash interrupted, load the model, the index (building it when
@@ -129,9 +134,9 @@ class ChatService:
                  user: User | None = None, possible: bool = True):
         """:meth:`Retriever.retrieve` over what ``user`` may read."""
         allowed = access.readable(self.library.documents(), user)
-        return self.retriever.retrieve(question, k=k, history=history, possible=possible,
-                                       sources=list(sources) if isinstance(sources, (list, tuple))
-                                       else sources, allowed=allowed)
+        return self.retriever.retrieve(
+            question, k=k, history=history, possible=possible, allowed=allowed,
+            sources=list(sources) if isinstance(sources, (list, tuple)) else sources)
 
     def reply(self, message, history: list | None, top_k: int = 3,
               sources: list[str] | None = None, user: User | None = None) -> str:

@@ -34,8 +34,8 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | in memory (beside ``QA_ACCOUNTS``'s users) |
 | ``QA_ACCOUNTS``      | ``<data>/accounts.json``       | users and API tokens (``qa user``,       |
 |                      |                                | ``qa token``); with any, logins required |
-| ``QA_RATE_LIMIT``    | ``120``                        | questions and API calls a user (or an    |
-|                      |                                | address without accounts) may make a     |
+| ``QA_RATE_LIMIT``    | ``120``                        | questions and API calls a user (without  |
+|                      |                                | accounts: another machine) may make a    |
 |                      |                                | minute; ``0``: no limit                  |
 | ``QA_UPLOAD_LIMIT_MB`` | ``100``                      | MB a user may upload an hour; ``0``: no  |
 |                      |                                | limit                                    |

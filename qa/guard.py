@@ -19,9 +19,9 @@ import threading
 import time
 from collections import defaultdict, deque
 
+from .quotas import LOGIN_FAILURES, LOGIN_WINDOW
+
 log = logging.getLogger(__name__)
-LOGIN_FAILURES = 5
-LOGIN_WINDOW = 60.0
 HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "

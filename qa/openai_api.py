@@ -59,7 +59,8 @@ def openai_router(service):
         if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
             raise Refused(400, "messages: the last message must be the user's question")
         history = [t for t in turns[:-1] if t["role"] == "user"][-MAX_HISTORY_TURNS:]
-        reply = service.reply(turns[-1]["content"], history, body.top_k, None, user)
+        with service.api_slots:
+            reply = service.reply(turns[-1]["content"], history, body.top_k, None, user)
         if reply.startswith("⚠️"):
             raise Refused(400, reply.removeprefix("⚠️").strip())
         made = {"id": "chatcmpl-" + secrets.token_hex(12), "created": int(time.time()),

@@ -8,6 +8,10 @@ import threading
 import time
 from collections import defaultdict, deque
 
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 60.0
+"""Failed logins one address may make in this many seconds (the page's and the API's)."""
+
 
 class Quota:
     """At most ``limit`` units per ``seconds`` per key (a user, or an address without
@@ -21,6 +25,13 @@ class Quota:
     def take(self, key: str, amount: float = 1) -> int:
         """Spend ``amount`` for ``key`` and return 0, or spend nothing and return the whole
         seconds to wait until it fits (``amount`` over the limit itself: a full window)."""
+        return self._spend(key, amount, spend=True)
+
+    def wait(self, key: str, amount: float = 1) -> int:
+        """The whole seconds until ``amount`` would fit for ``key`` (0: now); spends nothing."""
+        return self._spend(key, amount, spend=False)
+
+    def _spend(self, key: str, amount: float, spend: bool) -> int:
         if self.limit <= 0:
             return 0
         now = time.monotonic()
@@ -30,7 +41,8 @@ class Quota:
                 spent.popleft()
             used = sum(a for _, a in spent)
             if used + amount <= self.limit:
-                spent.append((now, amount))
+                if spend:
+                    spent.append((now, amount))
                 return 0
             if amount > self.limit:
                 return math.ceil(self.seconds)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from . import access
 from .api import api_router
 from .chat import ChatService
 from .config import Settings
@@ -47,8 +48,8 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
     def answer(message: str, history: list[dict], top_k: float,
                sources: list[str] | None = None, request: gr.Request = None) -> str:
         user = service.user(request.username if request else None)
-        key = user.name if user else (request.client.host if request and request.client else "?")
-        wait = service.questions.take(key)
+        key = access.quota_key(user, request.client.host if request and request.client else None)
+        wait = service.questions.take(key) if key else 0
         if wait:
             return f"⚠️ {service.questions.message(wait)}"
         return service.reply(message, history, int(top_k), sources, user)
@@ -69,8 +70,9 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
         paths = [Path(f) for f in files or []]
         user = service.user(request.username)
         try:
-            key = user.name if user else request.client.host
-            wait = service.upload_bytes.take(key, sum(p.stat().st_size for p in paths))
+            key = access.quota_key(user, request.client.host if request.client else None)
+            wait = service.upload_bytes.take(key, sum(p.stat().st_size for p in paths)) \
+                if key else 0
             message = f"⚠️ {service.upload_bytes.message(wait)}" if wait else \
                 service.upload(paths, user)
         finally:
@@ -184,6 +186,7 @@ def serve(settings: Settings | None = None) -> None:
                       "reach it could read and change the documents. Add a user (qa user add "
                       "NAME --admin) or, to serve it open anyway, pass --insecure "
                       "(QA_INSECURE=1)")
+    service.ready.clear()  # replies and the API say "building" until warm_up() is done
     app = create_app(settings, service)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
                                            log_level="warning", timeout_graceful_shutdown=5))

@@ -84,8 +84,8 @@ def test_installed_qa_builds_asks_and_serves_outside_the_checkout(installed):
         deadline = time.time() + 180
         while True:
             try:
-                assert urllib.request.urlopen(url, timeout=2).status == 200
-                break
+                assert urllib.request.urlopen(url + "api/health", timeout=2).status == 200
+                break  # listening at once; health says ok once the index is loaded
             except OSError:
                 assert server.poll() is None, server.stderr.read()[-3000:]
                 assert time.time() < deadline, "qa serve did not answer in 180 s"

@@ -220,6 +220,17 @@ def test_over_a_quota_is_429_with_retry_after(limited):
         assert "limit" in late.json()["error"]
 
 
+def test_guessing_passwords_is_stopped(limited):  # after the quota test: it logs in
+    with httpx.Client(base_url=limited["url"], timeout=60) as client:
+        wrong = [client.get("/api/documents", auth=("carol", f"guess {i}")).status_code
+                 for i in range(5)]
+        assert wrong == [401] * 5
+        locked = client.post("/api/retrieve", json={"question": QUESTION},
+                             auth=("carol", "carol's password"))
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) >= 1
+        assert client.get("/api/documents", auth=("nobody", "x")).status_code == 429
+
+
 def test_503_while_the_index_is_built(tmp_path_factory, encoder):
     base = tmp_path_factory.mktemp("building")
     (base / "seeds").mkdir()
@@ -242,3 +253,26 @@ def test_503_while_the_index_is_built(tmp_path_factory, encoder):
             assert client.post("/api/retrieve", json={"question": QUESTION}).status_code == 200
     finally:
         next(runs, None)
+
+
+def test_the_page_keeps_uploads_apart_too(server, tmp_path):
+    import gradio_client
+
+    url = server["url"]
+    alice = gradio_client.Client(url, auth=("alice", PASSWORDS["alice"]), verbose=False)
+    bob = gradio_client.Client(url, auth=("bob", PASSWORDS["bob"]), verbose=False)
+    doc = tmp_path / "well.md"
+    doc.write_text("# 古井\n\n渔村的古井挖于1890年，井深二十一米。\n", encoding="utf-8")
+    status = alice.predict([gradio_client.handle_file(str(doc))], api_name="/upload")[0]
+    assert "Indexed" in status
+    mine = "uploads/users/alice/well.md"
+    assert (server["base"] / "uploads" / "users" / "alice" / "well.md").is_file()
+    assert "1890" in alice.predict("渔村的古井是哪一年挖的?", 3, [], api_name="/chat")
+    assert "1890" not in bob.predict("渔村的古井是哪一年挖的?", 3, [], api_name="/chat")
+    try:
+        removed = bob.predict(mine, api_name="/remove")[0]
+    except Exception as exc:  # noqa: BLE001 - the page may refuse a value it never offered
+        removed = str(exc)
+    assert "Removed" not in removed
+    assert (server["base"] / "uploads" / "users" / "alice" / "well.md").is_file()
+    assert "Removed" in alice.predict(mine, api_name="/remove")[0]
