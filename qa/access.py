@@ -44,7 +44,7 @@ def visible(documents: list[DocumentInfo], user: User | None,
 def readable(documents: list[DocumentInfo], user: User | None) -> set[str] | None:
     """The names ``user`` may be answered from (for ``Retriever.retrieve(allowed=...)``);
     ``None``: every document."""
-    if user is None or not any(doc.owner for doc in documents):
+    if user is None:
         return None
     return {doc.source for doc in documents if sees(doc, user)}
 

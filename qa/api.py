@@ -17,7 +17,10 @@ the index is being built. :mod:`qa.openai_api` adds ``/v1/chat/completions``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
+
+import anyio
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.exception_handlers import http_exception_handler
@@ -31,7 +34,7 @@ from .errors import DocumentError, NotAllowed, QAError
 from .limits import (MAX_API_BODY_BYTES, MAX_API_UPLOAD_BYTES, MAX_FILES_PER_UPLOAD,
                      MAX_UPLOAD_BYTES)
 
-__all__ = ["Precheck", "Refused", "api_router", "gate", "passage_json"]
+__all__ = ["Precheck", "Refused", "api_router", "busy", "gate", "passage_json"]
 
 
 def passage_json(passage) -> dict:
@@ -54,7 +57,7 @@ def _login(service, authorization: str, host: str | None):
     Raises:
         Refused: 401, accounts exist and it names nobody; 429, too many failed passwords.
     """
-    if not service.accounts.exist():
+    if not (service.login_required or service.accounts.exist()):
         return None
     basic = authorization.partition(" ")[0].lower() == "basic"
     wait = service.failed_logins.wait(host or "?") if basic else 0
@@ -92,6 +95,22 @@ def caller(request: Request, user) -> str | None:
     return access.quota_key(user, request.client.host if request.client else None)
 
 
+BUSY_SECONDS = 30
+"""How long an API question waits for its turn before 503."""
+
+
+@contextlib.contextmanager
+def busy(service):
+    """One of the API's ``QA_CONCURRENCY`` turns to answer, or 503 after :data:`BUSY_SECONDS`
+    (so waiting calls cannot hold the server's threads for ever)."""
+    if not service.api_slots.acquire(timeout=BUSY_SECONDS):
+        raise Refused(503, "the server is busy; try again shortly", 5)
+    try:
+        yield
+    finally:
+        service.api_slots.release()
+
+
 class Precheck:
     """ASGI middleware refusing, before any body is read, a POST to ``/api`` or ``/v1`` without
     a valid login (401) or whose declared length is missing (411) or over its limit (413)."""
@@ -108,8 +127,9 @@ class Precheck:
             limit = MAX_API_UPLOAD_BYTES if path == "/api/documents" else MAX_API_BODY_BYTES
             length = headers.get("content-length", "")
             try:
-                _login(self.service, headers.get("authorization", ""),
-                       (scope.get("client") or (None,))[0])
+                await anyio.to_thread.run_sync(  # a password's hash is slow on purpose
+                    _login, self.service, headers.get("authorization", ""),
+                    (scope.get("client") or (None,))[0])
                 if not length.isdigit():
                     raise Refused(411, "send the body's length (Content-Length)")
                 if int(length) > limit:
@@ -137,7 +157,7 @@ def api_router(service):
     @router.post("/retrieve")
     def retrieve(body: RetrieveRequest, user=asker) -> dict:
         try:
-            with service.api_slots:  # as many at once as the page answers; the rest wait
+            with busy(service):  # as many at once as the page answers; the rest wait
                 passages = service.retrieve(body.question, body.k, body.history, body.sources,
                                             user, body.possible)
         except (ValueError, QAError) as exc:
@@ -168,7 +188,7 @@ def api_router(service):
             raise Refused(429, service.upload_bytes.message(wait), wait)
         try:
             result = service.add(named, user)
-        except DocumentError as exc:
+        except (DocumentError, OSError) as exc:
             raise Refused(400, str(exc)) from None
         return asdict(result)
 
@@ -178,7 +198,7 @@ def api_router(service):
             raise Refused(403, "only an admin shares uploads")
         try:
             return {"source": service.library.share(body.source)}
-        except DocumentError as exc:
+        except (DocumentError, OSError) as exc:
             raise Refused(404, str(exc)) from None
 
     @router.delete("/documents/{source:path}")
@@ -187,7 +207,7 @@ def api_router(service):
             service.delete(source, user)
         except NotAllowed as exc:
             raise Refused(403, str(exc)) from None
-        except DocumentError as exc:
+        except (DocumentError, OSError) as exc:
             raise Refused(404, str(exc)) from None
         return {"removed": source}
 

@@ -127,8 +127,21 @@ class ChatService:
         self.ready.set()
 
     def user(self, name: str | None) -> User | None:
-        """The logged-in user called ``name`` (``None`` without accounts or a name)."""
-        return self.accounts.user(name) if name else None
+        """The logged-in user called ``name``; ``None`` (the local user) without accounts.
+
+        Raises:
+            NotAllowed: accounts exist and ``name`` is no longer (or not yet) one of them: a
+                removed user's open page, or a page opened before the first user was added.
+        """
+        if name:
+            user = self.accounts.user(name)
+            if user is None:
+                raise NotAllowed(f"{name} is no longer a user here; log in again")
+            return user
+        if self.login_required or self.accounts.exist():
+            raise NotAllowed("this server now has accounts: it must be restarted to ask for "
+                             "logins")
+        return None
 
     def retrieve(self, question, k: int, history: list[str], sources=None,
                  user: User | None = None, possible: bool = True):

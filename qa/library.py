@@ -18,8 +18,8 @@ moves them to ``uploads/``); who may see or remove what is :mod:`qa.access`'s to
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,13 +27,13 @@ from pathlib import Path
 
 from .errors import DocumentError
 from .fileio import publish_file
+from .journal import JOURNAL, Journal
 from .limits import MAX_FILES_PER_UPLOAD, MAX_UPLOAD_BYTES, MAX_UPLOADED_DOCUMENTS
 from .parse_worker import parse_files
 from .sources import folder_labels
 from .upload_names import PRIVATE, free_name, names_in, owner_of, safe_name
 
 log = logging.getLogger(__name__)
-JOURNAL = ".journal.json"
 
 
 @dataclass(frozen=True)
@@ -59,28 +59,6 @@ class UploadResult:
     added: list[str]
     renamed: dict[str, str] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)
-
-
-class Journal:
-    """The uploads' states, ``{stored name: {original, sha256, state, time}}``, in one JSON
-    file replaced atomically."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def read(self) -> dict[str, dict]:
-        try:
-            return dict(json.loads(self.path.read_text(encoding="utf-8"))["uploads"])
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("the upload journal %s is unreadable (%s); starting a new one",
-                        self.path, exc)
-            return {}
-
-    def write(self, entries: dict[str, dict]) -> None:
-        publish_file(self.path, json.dumps({"uploads": entries}, ensure_ascii=False, indent=1),
-                     prefix=".journal-")
 
 
 class Library:
@@ -158,7 +136,7 @@ class Library:
             if len(data) > MAX_UPLOAD_BYTES:
                 raise DocumentError(f"{clean}: {len(data) / 1e6:.1f} MB is over the "
                                     f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
-            checked.append((str(name), clean, data))
+            checked.append((re.split(r"[\\/]", str(name))[-1], clean, data))  # no client path
         with self.lock:
             return self._add(checked, owner)
 
@@ -179,9 +157,10 @@ class Library:
             plan.append((stored, data, digest))
             if name != clean:
                 renamed[original] = name
-        if len(self.journal.read()) + len(plan) > MAX_UPLOADED_DOCUMENTS:
-            raise DocumentError(f"the library holds at most {MAX_UPLOADED_DOCUMENTS} uploaded "
-                                "documents")
+        held = sum(owner_of(name) == owner for name in self.journal.read())
+        if held + len(plan) > MAX_UPLOADED_DOCUMENTS:  # each user's own, and the shared ones
+            raise DocumentError(f"at most {MAX_UPLOADED_DOCUMENTS} uploaded documents "
+                                f"{'of yours' if owner else 'shared'}; remove some first")
         if not plan:
             return UploadResult([], {}, duplicates)
         parsed = parse_files([(self._source(s), data) for s, data, _ in plan],
@@ -287,6 +266,9 @@ class Library:
                 raise DocumentError(f"{source} is not a user's private upload")
             old = self._stored(source)
             data = (self.uploads / old).read_bytes()
+            held = self._holders(None).get(hashlib.sha256(data).hexdigest())
+            if held:
+                raise DocumentError(f"everyone already has the same content as {held}")
             entries = self.journal.read()
             entry = entries.get(old) or {"original": Path(old).name,
                                          "sha256": hashlib.sha256(data).hexdigest()}

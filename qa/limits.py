@@ -15,7 +15,7 @@ from .errors import DocumentError
 MAX_FILE_BYTES = 50 * 2**20  # any document read from disk
 MAX_UPLOAD_BYTES = 20 * 2**20  # one uploaded file (also the page's own limit, before Python)
 MAX_FILES_PER_UPLOAD = 10
-MAX_UPLOADED_DOCUMENTS = 200
+MAX_UPLOADED_DOCUMENTS = 200  # shared uploads, and each user's private ones
 MAX_DECOMPRESSED_BYTES = 100 * 2**20  # the unpacked parts of a DOCX, XLSX or PPTX (a zip)
 MAX_COMPRESSION_RATIO = 200  # a part packed tighter is a zip bomb (Office's XML: 5-20:1)
 ZIP_RATIO_FROM_BYTES = 2**20  # ... among parts of at least this size

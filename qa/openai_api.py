@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from .api import Refused, gate
+from .api import Refused, busy, gate
 from .chat import message_text
 from .limits import MAX_HISTORY_TURNS
 
@@ -59,7 +59,7 @@ def openai_router(service):
         if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
             raise Refused(400, "messages: the last message must be the user's question")
         history = [t for t in turns[:-1] if t["role"] == "user"][-MAX_HISTORY_TURNS:]
-        with service.api_slots:
+        with busy(service):
             reply = service.reply(turns[-1]["content"], history, body.top_k, None, user)
         if reply.startswith("⚠️"):
             raise Refused(400, reply.removeprefix("⚠️").strip())

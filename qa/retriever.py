@@ -235,10 +235,11 @@ class Retriever:
                         tuple(terms))
 
     def evidence(self, question: Question, vector: np.ndarray | None = None,
-                 within: np.ndarray | None = None) -> fusion.Evidence:
+                 within: np.ndarray | None = None, loaded=None) -> fusion.Evidence:
         """Every passage's dense and keyword evidence and fused score for ``question``
-        (``within``: rows that must be scored even when not candidates)."""
-        index, arrays = self._loaded()
+        (``within``: rows that must be scored even when not candidates; ``loaded``: the
+        ``(index, arrays)`` those rows belong to, when a newer version may have been loaded)."""
+        index, arrays = loaded or self._loaded()
         if vector is None:
             vector = self.query_encoder.encode_queries([question.embed or question.text])[0]
         with _one_blas_thread():
@@ -287,7 +288,7 @@ class Retriever:
         within = source_rows(index.rows_by_source, sources, allowed)
         if within is not None and not len(within):
             return []
-        evidence = self.evidence(question, within=within)
+        evidence = self.evidence(question, within=within, loaded=(index, arrays))
         weights = keyword_weights(index, question)
         rows, chances = answering(evidence, 2 * k + 5, possible, within)
         return [self._passage(index.records[row], chance, also,

@@ -25,10 +25,11 @@ from . import access
 from .api import api_router
 from .chat import ChatService
 from .config import Settings
-from .errors import QAError
+from .errors import NotAllowed, QAError
 from .documents import SUPPORTED_SUFFIXES
 from .limits import MAX_UPLOAD_BYTES
 from .openai_api import openai_router
+from .replies import escape
 from .sync import FolderWatch
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
 
     def answer(message: str, history: list[dict], top_k: float,
                sources: list[str] | None = None, request: gr.Request = None) -> str:
-        user = service.user(request.username if request else None)
+        try:
+            user = service.user(request.username if request else None)
+        except NotAllowed as exc:
+            return f"⚠️ {escape(str(exc))}"
         key = access.quota_key(user, request.client.host if request and request.client else None)
         wait = service.questions.take(key) if key else 0
         if wait:
@@ -55,7 +59,12 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
         return service.reply(message, history, int(top_k), sources, user)
 
     def documents_table(request: gr.Request):
-        user = service.user(request.username)
+        try:
+            user = service.user(request.username)
+        except NotAllowed as exc:  # a removed user's page shows nothing
+            return (f"⚠️ {escape(str(exc))}", gr.update(choices=[], value=None),
+                    gr.update(choices=[]), gr.update(choices=[], visible=False),
+                    gr.update(visible=False))
         admin = user is not None and user.admin
         private = [d.source for d in service.documents(user, everyone=True) if d.owner] \
             if admin and service.ready.is_set() else []
@@ -68,31 +77,35 @@ def build_demo(service: ChatService, concurrency: int = 4) -> gr.Blocks:
     def upload(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the files")
         paths = [Path(f) for f in files or []]
-        user = service.user(request.username)
         try:
+            user = service.user(request.username)
             key = access.quota_key(user, request.client.host if request.client else None)
             wait = service.upload_bytes.take(key, sum(p.stat().st_size for p in paths)) \
                 if key else 0
             message = f"⚠️ {service.upload_bytes.message(wait)}" if wait else \
                 service.upload(paths, user)
+        except NotAllowed as exc:
+            message = f"⚠️ {escape(str(exc))}"
         finally:
             for path in paths:  # the server's temporary copy is never kept nor served again
                 path.unlink(missing_ok=True)
         return message, *documents_table(request), None
 
     def remove(source, request: gr.Request):
-        message = service.remove(source, service.user(request.username))
+        try:
+            message = service.remove(source, service.user(request.username))
+        except NotAllowed as exc:
+            message = f"⚠️ {escape(str(exc))}"
         return message, *documents_table(request)
 
     def share(source, request: gr.Request):
-        user = service.user(request.username)
-        if not (user and user.admin and source):
-            message = "⚠️ Choose a user's upload first."
-        else:
-            try:
-                message = f"✅ Shared with everyone as {service.library.share(source)}"
-            except QAError as exc:
-                message = f"⚠️ {exc}"
+        try:
+            user = service.user(request.username)
+            if not (user and user.admin and source):
+                raise NotAllowed("choose a user's upload first (admins only)")
+            message = f"✅ Shared with everyone as {escape(service.library.share(source))}"
+        except QAError as exc:
+            message = f"⚠️ {escape(str(exc))}"
         return message, *documents_table(request)
 
     kinds = ", ".join(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
@@ -158,9 +171,13 @@ def create_app(settings: Settings, service: ChatService):
                          title="qa-chat API", static_url="/api/docs-static")
     api_router(service)(app)  # before the page, which takes every other path
     openai_router(service)(app)
-    login = (lambda name, password: service.accounts.login(name, password) is not None) \
-        if service.login_required else None
-    app = gr.mount_gradio_app(app, demo, path="/", auth=login, show_error=False,
+    async def login(name: str, password: str) -> bool:  # argon2 off the event loop
+        import anyio
+
+        user = await anyio.to_thread.run_sync(service.accounts.login, name, password)
+        return user is not None
+    app = gr.mount_gradio_app(app, demo, path="/", auth=login if service.login_required else None,
+                              show_error=False,
                               max_file_size=MAX_UPLOAD_BYTES)
     share = settings.queue_share
     return Guard(app, demo, max(4, settings.max_queue // 8) if share is None else share)

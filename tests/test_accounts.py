@@ -15,7 +15,7 @@ import pytest
 
 from qa import access
 from qa.accounts import Accounts, User
-from qa.errors import QAError
+from qa.errors import DocumentError, QAError
 from qa.quotas import Quota
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +151,12 @@ def test_private_uploads_are_kept_apart_in_the_library(settings, encoder, tmp_pa
     assert journal["ferry.txt"]["state"] == "indexed" and "users/alice/ferry.txt" not in journal
     bob_sees = access.readable(library.documents(), User("bob"))
     assert "uploads/ferry.txt" in bob_sees
+    note = "渔港的钟楼建于1935年。".encode()  # bob's, then the same shared by an admin
+    library.add([("bell.txt", note)], owner="bob")
+    assert library.add([("C:\\Users\\ada\\bell.txt", note)]).added == ["bell.txt"]
+    with pytest.raises(DocumentError, match="already"):
+        library.share("uploads/users/bob/bell.txt")
+    assert (uploads / "users" / "bob" / "bell.txt").is_file()
 
 
 def test_the_user_and_token_commands(tmp_path):

@@ -73,6 +73,21 @@ def test_no_login_a_wrong_one_or_a_revoked_token_is_401(server):
         assert huge.status_code == 401
 
 
+def test_a_removed_user_loses_the_page_and_the_api_at_once(server):
+    import gradio_client
+
+    accounts = server["accounts"]
+    accounts.add_user("dave", "dave's password")
+    _, token = accounts.create_token("dave")
+    page = gradio_client.Client(server["url"], auth=("dave", "dave's password"), verbose=False)
+    assert "俞复玲" in page.predict(QUESTION, 3, [], api_name="/chat")
+    accounts.remove_user("dave")  # as `qa user remove dave` does, from another process
+    assert "no longer a user" in page.predict(QUESTION, 3, [], api_name="/chat")
+    with httpx.Client(base_url=server["url"], timeout=60) as client:
+        assert client.get("/api/documents",
+                          headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
 def test_a_private_upload_is_its_owners_only(server):
     alice, bob = server["clients"]["alice"], server["clients"]["bob"]
     added = upload(alice, "lighthouse.txt", SECRET)
