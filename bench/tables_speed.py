@@ -106,3 +106,40 @@ def sync_speed() -> list[str]:
     for step, seconds in data["median_s"].items():
         lines.append(f"| {step} | {seconds:.2f} |")
     return lines + ["", f"Measured {measured(data['measured'])}, {data['rounds']} rounds."]
+
+
+def build_speed() -> list[str]:
+    """A whole ``qa build`` against sentence-transformers on its passages (bench/build_speed.py)."""
+    d = load_json("build_speed")
+    rows = ["| what | passages/s | seconds (rounds) |", "|---|---|---|",
+            f"| `qa build` of {d['answers']} meddialog_zh answers in one .txt ({d['passages']} "
+            f"passages, {d['sentences']:,} sentences), process start included | "
+            f"{d['build_passages_per_s']:.1f} | {', '.join(map(str, d['build_seconds']))} |",
+            f"| sentence-transformers fp32, batch 32, the same passages, model loaded | "
+            f"{d['baseline_passages_per_s']:.1f} | {', '.join(map(str, d['baseline_seconds']))} |",
+            f"| ratio (medians) | **{d['ratio']:.2f}** | |"]
+    stages = d["profile"]["stages"]
+    rows += ["", f"Where the build's {d['profile']['seconds']:.1f} s go (profiled in-process): "
+             + ", ".join(f"{name} {s:.2f} s" for name, s in stages.items())
+             + f". Measured {measured(d['measured'])}."]
+    return rows
+
+
+def late_chunking() -> list[str]:
+    """Sentence vectors from the passage's token states vs embedded apart
+    (bench/late_chunking.py)."""
+    d = load_json("late_chunking")
+    rows = ["| dev set | R@1 apart → late | MRR@10 apart → late | span holds the answer |",
+            "|---|---|---|---|"]
+    for name, r in d["sets"].items():
+        a, b = r["separate"], r["late"]
+        answer = (f"{a['answer@1|right']:.3f} → {b['answer@1|right']:.3f}"
+                  if "answer@1|right" in a else "—")
+        rows.append(f"| {name} | {a['recall@1']:.3f} → {b['recall@1']:.3f} | "
+                    f"{a['mrr@10']:.3f} → {b['mrr@10']:.3f} | {answer} |")
+    s = d["speed"]
+    rows += ["", f"Embedding {s['passages']} drcd passages and their {s['sentences']:,} "
+             f"sentences: {s['passages_per_s']['separate']:.1f} passages/s apart, "
+             f"{s['passages_per_s']['late']:.1f} late ({s['speedup']:.2f}x). Measured "
+             f"{measured(d['measured'])}."]
+    return rows

@@ -54,7 +54,9 @@ BATCH_TOKENS = 512
 PROMPT = "passage: "
 
 
-def _export(model_dir: Path, target: Path) -> None:
+def _export(model_dir: Path, target: Path, tokens: bool = False) -> None:
+    """Export, optimise and quantise the model into ``target`` (``tokens``: also output the
+    last hidden states, ``(batch, tokens, dimension)``, for ``bench/late_chunking.py``)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
@@ -69,7 +71,8 @@ def _export(model_dir: Path, target: Path) -> None:
             hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1)
+            pooled = torch.nn.functional.normalize(mean, dim=-1)
+            return (pooled, hidden) if tokens else pooled
 
     bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     config = bert.config
@@ -82,10 +85,13 @@ def _export(model_dir: Path, target: Path) -> None:
             warnings.simplefilter("ignore")  # tracer notes on the mask code (tests check the graph)
             torch.onnx.export(Pooled(bert), (sample["input_ids"], sample["attention_mask"]),
                               str(plain), dynamo=False, opset_version=17,
-                              input_names=["ids", "mask"], output_names=["embedding"],
+                              input_names=["ids", "mask"],
+                              output_names=["embedding", "tokens"] if tokens else ["embedding"],
                               dynamic_axes={"ids": {0: "batch", 1: "tokens"},
                                             "mask": {0: "batch", 1: "tokens"},
-                                            "embedding": {0: "batch"}})
+                                            "embedding": {0: "batch"},
+                                            **({"tokens": {0: "batch", 1: "tokens"}}
+                                               if tokens else {})})
         fused = work / "fused.onnx"
         optimizer.optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
                                  hidden_size=config.hidden_size).save_model_to_file(str(fused))
