@@ -143,3 +143,17 @@ def late_chunking() -> list[str]:
              f"{s['passages_per_s']['late']:.1f} late ({s['speedup']:.2f}x). Measured "
              f"{measured(d['measured'])}."]
     return rows
+
+
+def keyword_build() -> list[str]:
+    """bm25s's build against the vectorised one, same scores (bench/keyword_build.py)."""
+    d = load_json("keyword_build")
+    rows = ["| passages | tokens | tokenise + ids | bm25s's build | vectorised | identical |",
+            "|---|---|---|---|---|---|"]
+    for r in d["sizes"]:
+        rows.append(f"| {r['passages']:,} | {r['tokens'] / 1e6:.1f} M | {r['tokenize_s']:.1f} + "
+                    f"{r['token_ids_s']:.1f} s | {r['bm25s_s']:.1f} s, {r['bm25s_peak_mb']:,} MB | "
+                    f"{r['vectorised_s']:.1f} s ({r['speedup']:.1f}x), "
+                    f"{r['vectorised_peak_mb']:,} MB | {'yes' if r['identical'] else 'NO'} |")
+    rows += ["", f"Measured {measured(d['measured'])}."]
+    return rows

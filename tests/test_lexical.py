@@ -1,0 +1,50 @@
+"""The keyword index's vectorised build gives bm25s's own scores, bit for bit, and its files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from qa.lexical import KeywordIndex, _lucene_scores, tokenize
+
+BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
+
+
+def corpus_ids(texts: list[str]) -> tuple[list[np.ndarray], dict[str, int]]:
+    vocabulary: dict[str, int] = {"": 0}
+    ids = []
+    for text in texts:
+        tokens = tokenize(text) or [""]
+        ids.append(np.array([vocabulary.setdefault(t, len(vocabulary)) for t in tokens],
+                            dtype=np.int32))
+    return ids, vocabulary
+
+
+@pytest.mark.parametrize("chunk", [7, 65_536])
+def test_scores_are_bm25s_own_bit_for_bit(chunk):
+    rows = (BENCH / "cmrc2018" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:300]
+    texts = [json.loads(row)["text"] for row in rows]
+    texts += ["", "重复 重复 重复 repeated repeated", "Only English words here, twice: here."]
+    ids, vocabulary = corpus_ids(texts)
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index((ids, vocabulary), show_progress=False, create_empty_token=False)
+    ours = _lucene_scores(ids, len(vocabulary), 1.2, 0.75, chunk=chunk)
+    assert ours["num_docs"] == reference.scores["num_docs"]
+    for key in ("data", "indices", "indptr"):
+        assert ours[key].dtype == reference.scores[key].dtype, key
+        assert np.array_equal(ours[key], reference.scores[key]), key
+
+
+def test_built_index_scores_saves_and_loads(tmp_path):
+    texts = ["宁海县第三水厂于2006年开始征地", "划船社区党委书记俞复玲", "", "the third water plant"]
+    index = KeywordIndex.build([tokenize(t) for t in texts])
+    scores = index.scores(tokenize("第三水厂征地"))
+    assert scores.argmax() == 0 and scores[2] == 0
+    assert list(index.holders(tokenize("俞复玲")[0])) == [1]
+    index.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path, len(texts))
+    assert np.array_equal(loaded.scores(tokenize("第三水厂征地")), scores)
