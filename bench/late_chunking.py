@@ -38,7 +38,7 @@ from qa.answers import answer_key  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, evaluate, read_jsonl, read_qrels  # noqa: E402
 from qa.evidence import IndexArrays  # noqa: E402
-from qa.int8 import BATCH_TOKENS, PROMPT  # noqa: E402
+from qa.int8 import PROMPT, token_batches  # noqa: E402
 
 DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
             "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
@@ -71,14 +71,7 @@ class LateEncoder:
                ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Passage vectors and, per passage, each span's late vector (``None``: no token)."""
         encodings = self.tokenizer.encode_batch([PROMPT + t for t in texts])
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        batches: list[list[int]] = []
-        for i in order:
-            width = len(encodings[batches[-1][0]].ids) if batches else 0
-            if batches and width * (len(batches[-1]) + 1) <= BATCH_TOKENS:
-                batches[-1].append(i)
-            else:
-                batches.append([i])
+        batches = token_batches(encodings)
         passages = np.zeros((len(texts), 384), dtype=np.float32)
         late: list[list] = [[] for _ in texts]
         shift = len(PROMPT)

@@ -190,6 +190,19 @@ def int8_model_path(model_dir: Path) -> Path:
     return target
 
 
+def token_batches(encodings: list) -> list[list[int]]:
+    """Text positions grouped, longest first, so each batch pads to at most BATCH_TOKENS."""
+    order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+    batches: list[list[int]] = []
+    for i in order:
+        width = len(encodings[batches[-1][0]].ids) if batches else 0
+        if batches and width * (len(batches[-1]) + 1) <= BATCH_TOKENS:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 class Int8Passages:
     """Embeds passages (``passage: `` prompt) with the 8-bit ONNX export."""
 
@@ -210,25 +223,13 @@ class Int8Passages:
         self._lock = threading.Lock()
         self.dimension = int(self._session.get_outputs()[0].shape[1] or 384)
 
-    def _batches(self, encodings: list) -> list[list[int]]:
-        """Text positions grouped, longest first, so each batch pads to at most BATCH_TOKENS."""
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
-        batches: list[list[int]] = []
-        for i in order:
-            width = len(encodings[batches[-1][0]].ids) if batches else 0
-            if batches and width * (len(batches[-1]) + 1) <= BATCH_TOKENS:
-                batches[-1].append(i)
-            else:
-                batches.append([i])
-        return batches
-
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Unit vectors of ``texts`` (prompt added here), shape ``(len(texts), dimension)``."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch([PROMPT + t for t in texts])
-        batches = self._batches(encodings)
+        batches = token_batches(encodings)
         bar = None
         if progress:
             from tqdm import tqdm
