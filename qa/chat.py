@@ -145,33 +145,44 @@ class ChatService:
 
     def retrieve(self, question, k: int, history: list[str], sources=None,
                  user: User | None = None, possible: bool = True):
-        """:meth:`Retriever.retrieve` over what ``user`` may read."""
-        allowed = access.readable(self.library.documents(), user)
+        """:meth:`Retriever.retrieve` over what ``user`` may read (the local user: all, with
+        no look at the library)."""
+        allowed = None if user is None else access.readable(self.library.documents(), user)
         return self.retriever.retrieve(
             question, k=k, history=history, possible=possible, allowed=allowed,
             sources=list(sources) if isinstance(sources, (list, tuple)) else sources)
 
-    def reply(self, message, history: list | None, top_k: int = 3,
-              sources: list[str] | None = None, user: User | None = None) -> str:
-        """The Markdown reply to ``message`` (from the documents ``sources`` only, when some are
-        given, among those ``user`` may read); bad input gives a short explanation, never a
-        traceback."""
-        if not self.ready.is_set():
-            return BUILDING
+    def answer(self, message, history: list | None, top_k: int = 3,
+               sources: list[str] | None = None, user: User | None = None) -> str:
+        """The Markdown reply to ``message`` given a chat ``history`` (Gradio's or OpenAI's
+        messages), from the documents ``sources`` only, when some are given, among those
+        ``user`` may read.
+
+        Raises:
+            ValueError, TypeError, QAError: a bad question, ``top_k`` or ``sources``.
+        """
         earlier = recent_questions(history)
         started = time.perf_counter()
-        try:
-            k = check_k(int(top_k))
-            passages = self.retrieve(message, k, earlier, sources or None, user)
-        except (ValueError, TypeError, QAError) as exc:
-            log.info("question refused: %s", exc)
-            return f"⚠️ {escape(str(exc))}"
+        k = check_k(int(top_k))
+        passages = self.retrieve(message, k, earlier, sources or None, user)
         text = f" {message[:200]!r}" if self.log_questions else ""
         sure = sum(p.tier == "answer" for p in passages)
         log.info("question%s answered in %.0f ms: %d of %d passages answer, %d possibly relevant, "
                  "%d earlier turns", text, 1000 * (time.perf_counter() - started), sure, k,
                  len(passages) - sure, len(earlier))
         return format_reply(message if isinstance(message, str) else "", passages)
+
+    def reply(self, message, history: list | None, top_k: int = 3,
+              sources: list[str] | None = None, user: User | None = None) -> str:
+        """:meth:`answer`, for the page: while the index loads, or for bad input, a short
+        explanation instead, never a traceback."""
+        if not self.ready.is_set():
+            return BUILDING
+        try:
+            return self.answer(message, history, top_k, sources, user)
+        except (ValueError, TypeError, QAError) as exc:
+            log.info("question refused: %s", exc)
+            return f"⚠️ {escape(str(exc))}"
 
     def documents(self, user: User | None = None, everyone: bool = False) -> list:
         """The :class:`~qa.library.DocumentInfo` of the documents ``user`` sees."""

@@ -163,7 +163,7 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
                                  progress=progress, exact=config.exact)
         sentences = vectors[n:n + m].astype(np.float16 if compact else np.float32)
         keyword = KeywordIndex.build([tokenize(r.embed_text(config.titles), config.unigrams)
-                                      for r in records], progress=progress and n > 10_000)
+                                      for r in records])
         manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
         manifest["counts"] = {"passages": len(records), "sentences": len(spans),
                               "embedded": embedded}

@@ -88,18 +88,18 @@ class KeywordIndex:
         return bm25s
 
     @classmethod
-    def build(cls, token_lists: list[list[str]], k1: float = 1.2, b: float = 0.75,
-              progress: bool = False) -> "KeywordIndex":
+    def build(cls, token_lists: list[list[str]], k1: float = 1.2,
+              b: float = 0.75) -> "KeywordIndex":
         """Index passages given as token lists (see :func:`tokenize`)."""
         vocabulary: dict[str, int] = defaultdict()
         vocabulary.default_factory = vocabulary.__len__  # a new token gets the next id
         ids = [np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int32,
                            count=len(tokens)) for tokens in token_lists]
-        return cls.build_from_ids(ids, dict(vocabulary), k1, b, progress)
+        return cls.build_from_ids(ids, dict(vocabulary), k1, b)
 
     @classmethod
     def build_from_ids(cls, ids: list[np.ndarray], vocabulary: dict[str, int], k1: float = 1.2,
-                       b: float = 0.75, progress: bool = False) -> "KeywordIndex":
+                       b: float = 0.75) -> "KeywordIndex":
         """Index passages given as arrays of token ids (``vocabulary``: token -> id, ids
         ``0..len-1``); compact enough for millions of passages.
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .api import Refused, busy, gate
 from .chat import message_text
-from .limits import MAX_HISTORY_TURNS
+from .errors import QAError
 
 MODEL = "qa-chat"
 
@@ -58,11 +58,11 @@ def openai_router(service):
         turns = [{"role": m.role, "content": message_text(m.content)} for m in body.messages]
         if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
             raise Refused(400, "messages: the last message must be the user's question")
-        history = [t for t in turns[:-1] if t["role"] == "user"][-MAX_HISTORY_TURNS:]
-        with busy(service):
-            reply = service.reply(turns[-1]["content"], history, body.top_k, None, user)
-        if reply.startswith("⚠️"):
-            raise Refused(400, reply.removeprefix("⚠️").strip())
+        try:
+            with busy(service):
+                reply = service.answer(turns[-1]["content"], turns[:-1], body.top_k, None, user)
+        except (ValueError, TypeError, QAError) as exc:
+            raise Refused(400, str(exc)) from None
         made = {"id": "chatcmpl-" + secrets.token_hex(12), "created": int(time.time()),
                 "model": MODEL}
         if not body.stream:
