@@ -1,18 +1,22 @@
-"""Build speed as a user waits for it (issue 17): the whole ``qa build`` of a folder against
-plain sentence-transformers encoding of the same passages, side by side in one run.
+"""Build speed as a user waits for it (issue 17), side by side in one run.
 
-- **build**: ``qa build DIR --index TMP`` in a fresh process (start, model load, reading,
-  chunking, passage and sentence vectors, keywords, writing), on the first ``--answers``
-  meddialog_zh answers written into one ``.txt`` (the issue's set-up); wall seconds, passages
-  per second.
-- **baseline**: sentence-transformers ``encode`` (fp32, torch, batch 32, ``passage: ``
-  prompt) of exactly the passages that build made, the model already loaded: passages per
-  second.
-- **stages**: where the build's time goes, from a profile of the same build in this process
-  (cumulative seconds of the functions that own each stage).
+- **issue set-up** (``--only issue``): ``qa build`` of the first ``--answers`` meddialog_zh
+  answers written into one ``.txt``, in a fresh process (start, model load, reading, chunking,
+  passage and sentence vectors, keywords, writing), against sentence-transformers ``encode``
+  (fp32, torch, batch 32, ``passage: `` prompt) of exactly the passages that build made, the
+  model already loaded; rounds alternate (``--rounds``, medians); and where the build's time
+  goes, from a profile of the same build in this process.
+- **before/after** (``--only corpora``): ``qa build`` by the code of ``--before`` (a git
+  worktree of that commit, the same virtual environment) and by this checkout, alternating, on
+  the whole meddialog_zh corpus (one ``.txt``) and on the first ``--prefix`` passages' worth of
+  the 100k-passage corpus (:func:`mixed_corpus`): passages, sentences and model tokens per
+  second, CPU use (process CPU seconds / wall seconds / cores), the fp32-equivalent FLOP rate
+  as a share of the CPU's measured fp32 peak (a 4096² numpy matmul), peak resident memory.
+- **100k** (``--only full``): this checkout's build of the whole 100k-passage corpus once, the
+  same figures, and from them a projection for 1M passages.
 
-Rounds alternate (``--rounds``, medians). Writes ``bench/results/build_speed.json``. Run on a
-quiet machine: ``.venv/bin/python bench/build_speed.py [--answers 600] [--rounds 3]``.
+Writes ``bench/results/build_speed.json`` (sections not run are kept from earlier runs). Run on
+a quiet machine: ``.venv/bin/python bench/build_speed.py [--only issue corpora full]``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import cProfile
 import json
 import os
 import pstats
+import random
 import shutil
 import subprocess
 import sys
@@ -42,34 +47,79 @@ from qa.evaluate import read_jsonl  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "bench" / "results" / "build_speed.json"
+BEFORE = "94ef511"  # the last commit before issue 17's changes
 STAGES = {  # stage: the function whose cumulative time it is
     "read and chunk": "sources.py:read",
-    "passage and sentence vectors": "indexer.py:_embed",
+    "passage and sentence vectors": "build_vectors.py:embed_records",
     "dense index": "dense.py:build",
-    "keyword index": "lexical.py:build",
+    "keyword index": "lexical.py:build_from_ids",
     "write": "store.py:write",
     "load the new version": "store.py:load",
 }
+CHARS_PER_PASSAGE = 150  # about what the chunker makes of the bench corpora
+PER_FILE = 500  # documents per .txt of the 100k corpus
 
 
-def corpus_folder(work: Path, answers: int) -> Path:
-    docs = work / "docs"
+def answers_folder(work: Path, answers: int | None) -> Path:
+    """The first ``answers`` meddialog_zh answers (all: ``None``) in one ``.txt``."""
+    docs = work / f"meddialog-{answers or 'all'}"
     docs.mkdir()
-    texts = [row["text"] for row in read_jsonl(BENCH / "meddialog_zh" / "corpus.jsonl")][:answers]
-    (docs / "answers.txt").write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+    texts = [row["text"] for row in read_jsonl(BENCH / "meddialog_zh" / "corpus.jsonl")]
+    (docs / "answers.txt").write_text("\n\n".join(texts[:answers]) + "\n", encoding="utf-8")
     return docs
 
 
-def build_once(docs: Path, index: Path) -> float:
+def mixed_corpus(work: Path, passages: int, limit: int | None = None) -> Path:
+    """About ``passages`` passages from every bench corpus (each distinct text once), copied
+    as often as needed, shuffled with a fixed seed, ``PER_FILE`` documents per ``.txt``. Copy
+    ``r`` > 0 of a text starts each of its sentences with the tag ``〔r〕``, so no passage or
+    sentence repeats and every one is embedded. ``limit``: only the documents of the first
+    ``limit`` passages' worth of characters (the same order)."""
+    from qa.sentences import split_sentences
+
+    texts = list(dict.fromkeys(row["text"] for corpus in sorted(BENCH.glob("*/corpus.jsonl"))
+                               for row in read_jsonl(corpus)))
+    characters = sum(map(len, texts))
+    copies = -(-passages * CHARS_PER_PASSAGE // characters)
+    documents = []
+    for copy in range(copies):
+        for text in texts:
+            if copy:
+                starts = [start for start, _ in split_sentences(text)]
+                text = text[:starts[0] if starts else 0] + "".join(
+                    f"〔{copy}〕" + text[a:b] for a, b in zip(starts, starts[1:] + [len(text)]))
+            documents.append(text)
+    random.Random(0).shuffle(documents)
+    budget = (limit or passages) * CHARS_PER_PASSAGE
+    kept, used = [], 0
+    for text in documents:
+        if used >= budget:
+            break
+        kept.append(text)
+        used += len(text)
+    docs = work / f"mixed-{limit or passages}"
+    docs.mkdir()
+    for start in range(0, len(kept), PER_FILE):
+        (docs / f"part-{start // PER_FILE:04d}.txt").write_text(
+            "\n\n".join(kept[start:start + PER_FILE]) + "\n", encoding="utf-8")
+    return docs
+
+
+def build_once(docs: Path, index: Path, code: Path = ROOT) -> dict:
+    """``qa build`` by the code in ``code``, in a fresh process: wall and CPU seconds, peak
+    resident memory."""
     shutil.rmtree(index, ignore_errors=True)
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(code))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "qa", "-q", "build", str(docs), "--index",
-                           str(index)], env=env, capture_output=True, text=True, cwd=ROOT)
+    child = subprocess.Popen([sys.executable, "-m", "qa", "-q", "build", str(docs), "--index",
+                              str(index)], env=env, cwd=code, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(done.stderr[-2000:])
-    return seconds
+    if status:
+        raise SystemExit(child.stderr.read()[-2000:])
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_mb": round(usage.ru_maxrss / 1024)}
 
 
 def passages_of(index: Path) -> list[str]:
@@ -78,6 +128,40 @@ def passages_of(index: Path) -> list[str]:
     loaded = IndexStore(index).load()
     config = loaded.manifest["config"]
     return [r.embed_text(config.get("titles", False)) for r in loaded.records]
+
+
+def work_of(index: Path) -> dict:
+    """Passages, sentences, model tokens and fp32-equivalent GFLOP of what ``index`` embedded."""
+    from tokenizers import Tokenizer
+
+    from qa.converter import default_model_path
+    from qa.int8 import PROMPT, int8_model_path
+    from qa.store import IndexStore
+
+    loaded = IndexStore(index).load()
+    config = loaded.manifest["config"]
+    texts = [r.embed_text(config.get("titles", False)) for r in loaded.records]
+    spans = np.asarray(loaded.sentence_spans)
+    texts += [loaded.records[o].text[a:b] for o, a, b in spans.tolist()]
+    tokenizer = Tokenizer.from_file(str(int8_model_path(default_model_path(
+        Settings.from_env().cache_dir)) / "tokenizer.json"))
+    tokenizer.enable_truncation(512)
+    tokens = np.array([len(e.ids) for e in tokenizer.encode_batch([PROMPT + t for t in texts])])
+    # BERT-small: 2 FLOPs per weight per token, plus attention (QK^T and AV) per layer
+    gflop = float((2 * 21.3e6 * tokens + 12 * 2 * 2 * tokens ** 2 * 384).sum() / 1e9)
+    return {"passages": len(loaded.records), "sentences": len(spans),
+            "characters": sum(len(r.text) for r in loaded.records),
+            "tokens": int(tokens.sum()), "gflop": round(gflop, 1)}
+
+
+def rates(run: dict, work: dict, peak: float) -> dict:
+    """Per-second figures of one build."""
+    seconds = run["seconds"]
+    return dict(run, passages_per_s=round(work["passages"] / seconds, 2),
+                sentences_per_s=round(work["sentences"] / seconds, 2),
+                tokens_per_s=round(work["tokens"] / seconds),
+                cpu_use=round(run["cpu_seconds"] / seconds / (os.cpu_count() or 1), 3),
+                share_of_fp32_peak=round(work["gflop"] / seconds / peak, 3))
 
 
 def stages(docs: Path, work: Path) -> dict:
@@ -101,46 +185,127 @@ def stages(docs: Path, work: Path) -> dict:
     return {"seconds": round(total, 2), "stages": found}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--answers", type=int, default=600)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=str(OUT))
-    args = parser.parse_args()
+def issue_setup(work: Path, answers: int, rounds: int) -> dict:
+    """The issue's own comparison: the whole build against sentence-transformers fp32."""
     from qa.encoder import get_encoder
 
-    work = Path(tempfile.mkdtemp(prefix="qa-build-speed-"))
-    try:
-        docs = corpus_folder(work, args.answers)
-        index = work / "index"
-        build_once(docs, index)  # warm the file cache and the model's export
-        texts = passages_of(index)
-        baseline = get_encoder(replace(Settings.from_env(), passage_backend="torch"))
-        baseline.encode_passages(texts[:8])
-        builds, encodes = [], []
-        for _ in range(args.rounds):
-            builds.append(build_once(docs, index))
-            started = time.perf_counter()
-            baseline.encode_passages(texts, batch_size=32)
-            encodes.append(time.perf_counter() - started)
-        manifest = json.loads(next(index.glob("v*/manifest.json")).read_text()) \
-            if list(index.glob("v*/manifest.json")) else {}
-        build_s, encode_s = float(np.median(builds)), float(np.median(encodes))
-        result = {
-            "answers": args.answers, "passages": len(texts),
-            "sentences": manifest.get("counts", {}).get("sentences"),
-            "characters": sum(map(len, texts)), "rounds": args.rounds,
-            "build_seconds": [round(s, 2) for s in builds],
-            "baseline_seconds": [round(s, 2) for s in encodes],
+    docs = answers_folder(work, answers)
+    index = work / "index"
+    build_once(docs, index)  # warm the file cache and the model's export
+    texts = passages_of(index)
+    baseline = get_encoder(replace(Settings.from_env(), passage_backend="torch"))
+    baseline.encode_passages(texts[:8])
+    builds, encodes = [], []
+    for _ in range(rounds):
+        builds.append(build_once(docs, index)["seconds"])
+        started = time.perf_counter()
+        baseline.encode_passages(texts, batch_size=32)
+        encodes.append(time.perf_counter() - started)
+    manifest = json.loads(next(index.glob("v*/manifest.json")).read_text())
+    build_s, encode_s = float(np.median(builds)), float(np.median(encodes))
+    return {"answers": answers, "passages": len(texts),
+            "sentences": manifest["counts"]["sentences"],
+            "characters": sum(map(len, texts)), "rounds": rounds,
+            "build_seconds": builds, "baseline_seconds": [round(s, 2) for s in encodes],
             "build_passages_per_s": round(len(texts) / build_s, 2),
             "baseline_passages_per_s": round(len(texts) / encode_s, 2),
             "ratio": round(encode_s / build_s, 3),
-            "profile": stages(docs, work), "measured": machine(),
-        }
+            "profile": stages(docs, work), "measured": machine()}
+
+
+def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
+    """Both codes on the whole meddialog_zh corpus and a prefix of the 100k corpus."""
+    from speed import peak_gflops
+
+    code = work / "before"
+    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(code), before], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        corpora = {"meddialog_zh": answers_folder(work, None),
+                   f"mixed, first {prefix:,} passages": mixed_corpus(work, 100_000, prefix)}
+        out = {"before": before, "rounds": rounds, "corpora": {}}
+        for name, docs in corpora.items():
+            runs = {"before": [], "after": []}
+            for _ in range(rounds):
+                runs["before"].append(build_once(docs, work / "i-before", code))
+                runs["after"].append(build_once(docs, work / "i-after"))
+            done = work_of(work / "i-after")
+            peak = peak_gflops()
+            row = {"work": done, "peak_gflops": round(peak, 1)}
+            for side, measured in runs.items():
+                middle = sorted(measured, key=lambda r: r["seconds"])[len(measured) // 2]
+                row[side] = dict(rates(middle, done, peak),
+                                 rounds=[r["seconds"] for r in measured])
+            row["speedup"] = round(row["before"]["seconds"] / row["after"]["seconds"], 3)
+            out["corpora"][name] = row
+            print(name, json.dumps(row), flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT,
+                       capture_output=True)
+    return dict(out, measured=machine())
+
+
+def full_build(work: Path, passages: int, scale: dict, prefix: dict | None) -> dict:
+    """This checkout's build of the whole corpus once, and a projection to 1M passages: its
+    end-to-end rate for the embedding, plus the non-embedding parts measured at 1M by
+    ``bench/scale.py`` (dense index, write) and ``bench/keyword_build.py`` (keywords, scaled
+    from its largest size); peak memory on the line through the prefix's build and this one
+    (most of it is the model's, the same at any size)."""
+    from speed import peak_gflops
+
+    docs = mixed_corpus(work, passages)
+    run = build_once(docs, work / "full")
+    done = work_of(work / "full")
+    row = dict(rates(run, done, peak_gflops()), work=done)
+    million = 1_000_000 / done["passages"]
+    keyword = json.loads((OUT.parent / "keyword_build.json").read_text())["sizes"][-1]
+    big = next(r for r in scale["rows"] if r["passages"] == 1_000_000)
+    others = big["dense_build_s"] + big["write_s"] + keyword["vectorised_s"] * \
+        1_000_000 / keyword["passages"]
+    peak_mb = run["peak_mb"]
+    if prefix:
+        small, big_mb = prefix["work"]["passages"], prefix["after"]["peak_mb"]
+        slope = max(0.0, (run["peak_mb"] - big_mb) / (done["passages"] - small))
+        peak_mb = run["peak_mb"] + slope * (1_000_000 - done["passages"])
+    row["projection_1m"] = {
+        "hours": round((run["seconds"] * million + others) / 3600, 1),
+        "peak_mb": round(peak_mb),
+        "basis": "the 100k build's seconds per passage, plus the dense index and writing "
+                 "measured at 1M (bench/scale.py) and keywords (bench/keyword_build.py, "
+                 "scaled linearly); memory on the line through the 5k and 100k builds"}
+    return dict(row, measured=machine())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", default=["issue", "corpora"],
+                        choices=["issue", "corpora", "full"])
+    parser.add_argument("--answers", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", default=BEFORE)
+    parser.add_argument("--prefix", type=int, default=5_000)
+    parser.add_argument("--corpus-rounds", type=int, default=1)
+    parser.add_argument("--passages", type=int, default=100_000)
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args()
+    out = Path(args.out)
+    result = json.loads(out.read_text()) if out.exists() else {}
+    work = Path(tempfile.mkdtemp(prefix="qa-build-speed-"))
+    try:
+        if "issue" in args.only:
+            result["issue"] = issue_setup(work, args.answers, args.rounds)
+        if "corpora" in args.only:
+            result["before_after"] = before_after(work, args.before, args.prefix,
+                                                  args.corpus_rounds)
+        if "full" in args.only:
+            scale = json.loads((OUT.parent / "scale.json").read_text())
+            prefix = next((r for name, r in result.get("before_after", {}).get(
+                "corpora", {}).items() if name.startswith("mixed")), None)
+            result["full"] = full_build(work, args.passages, scale, prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False))
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def sync_speed() -> list[str]:
 
 def build_speed() -> list[str]:
     """A whole ``qa build`` against sentence-transformers on its passages (bench/build_speed.py)."""
-    d = load_json("build_speed")
+    d = load_json("build_speed")["issue"]
     rows = ["| what | passages/s | seconds (rounds) |", "|---|---|---|",
             f"| `qa build` of {d['answers']} meddialog_zh answers in one .txt ({d['passages']} "
             f"passages, {d['sentences']:,} sentences), process start included | "
@@ -122,6 +122,40 @@ def build_speed() -> list[str]:
     rows += ["", f"Where the build's {d['profile']['seconds']:.1f} s go (profiled in-process): "
              + ", ".join(f"{name} {s:.2f} s" for name, s in stages.items())
              + f". Measured {measured(d['measured'])}."]
+    return rows
+
+
+def _build_cells(r: dict) -> str:
+    return (f"{r['seconds']:,.0f} s | {r['passages_per_s']:.1f} | {r['tokens_per_s']:,} | "
+            f"{r['cpu_use']:.0%} | {r['share_of_fp32_peak']:.0%} | {r['peak_mb']:,} MB")
+
+
+def build_before_after() -> list[str]:
+    """Before issue 17's changes and now, and the 100k build (bench/build_speed.py)."""
+    data = load_json("build_speed")
+    d = data["before_after"]
+    rows = ["| corpus | code | wall | passages/s | tokens/s | CPU use | fp32 peak | peak memory |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, r in d["corpora"].items():
+        w = r["work"]
+        label = (f"{name}: {w['passages']:,} passages, {w['sentences']:,} sentences, "
+                 f"{w['tokens']:,} tokens")
+        rows.append(f"| {label} | before ({d['before']}) | {_build_cells(r['before'])} |")
+        rows.append(f"| | now ({r['speedup']:.2f}x) | {_build_cells(r['after'])} |")
+    full = data.get("full")
+    if full:
+        w = full["work"]
+        rows.append(f"| mixed, all {w['passages']:,} passages, {w['sentences']:,} sentences, "
+                    f"{w['tokens']:,} tokens | now | {_build_cells(full)} |")
+    rows += ["", f"CPU use: the build's CPU seconds / wall seconds / cores; fp32 peak: the "
+             f"model's fp32-equivalent FLOPs per second over a 4096² numpy matmul's "
+             f"({d['corpora'][next(iter(d['corpora']))]['peak_gflops']:.0f} GFLOP/s). "
+             f"Measured {measured(d['measured'])}"
+             + (f"; the 100k build {measured(full['measured'])}." if full else ".")]
+    if full:
+        p = full["projection_1m"]
+        rows += ["", f"Projected for 1M passages: **{p['hours']:.1f} hours**, peak memory about "
+                 f"{p['peak_mb'] / 1024:.1f} GB ({p['basis']})."]
     return rows
 
 

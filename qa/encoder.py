@@ -45,8 +45,9 @@ class PassageEncoder(Protocol):
     dimension: int
 
     def encode_passages(self, texts: list[str], batch_size: int = 32,
-                        progress: bool = False) -> np.ndarray:
-        """Unit vectors of ``texts``, shape ``(len(texts), dimension)``."""
+                        progress=False) -> np.ndarray:
+        """Unit vectors of ``texts``, shape ``(len(texts), dimension)``; ``progress``: true
+        for a progress bar, or a function called with the number of texts each step embedded."""
 
 
 class QueryEncoder(Protocol):
@@ -94,9 +95,16 @@ class Encoder:
     def tokenizer(self):
         return self._model.tokenizer
 
-    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if callable(progress):  # in slices, reporting each
+            step = 8 * batch_size
+            parts = []
+            for start in range(0, len(texts), step):
+                parts.append(self._encode(texts[start:start + step], prompt, batch_size, False))
+                progress(len(parts[-1]))
+            return np.concatenate(parts)
         with self._lock:  # torch inference on one model is not re-entrant across threads
             vectors = self._model.encode(
                 list(texts), prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
@@ -109,8 +117,9 @@ class Encoder:
         return self._encode(texts, self.query_prompt, batch_size, progress=False)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32,
-                        progress: bool = False) -> np.ndarray:
-        """Unit vectors of passages, shape ``(len(texts), dimension)``; optional progress bar."""
+                        progress=False) -> np.ndarray:
+        """Unit vectors of passages, shape ``(len(texts), dimension)``; ``progress``: a
+        progress bar, or a function called with the number of texts embedded so far."""
         return self._encode(texts, self.passage_prompt, batch_size, progress)
 
     def count_tokens(self, text: str) -> int:
@@ -179,8 +188,9 @@ class Int8Encoder:
         self.query_prompt, self.passage_prompt = E5_PROMPTS
 
     def encode_passages(self, texts: list[str], batch_size: int = 32,
-                        progress: bool = False) -> np.ndarray:
-        """Unit vectors of passages (batches are sized by tokens; ``batch_size`` is ignored)."""
+                        progress=False) -> np.ndarray:
+        """Unit vectors of passages (batches are sized by tokens; ``batch_size`` is ignored;
+        ``progress`` as for :meth:`Encoder.encode_passages`)."""
         return self._passages.encode(list(texts), progress)
 
 

@@ -9,12 +9,15 @@ an edit embeds only what changed. Builds of one folder are serialised by a file 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .build_vectors import embed_records, embed_texts
 from .calibration import background_texts
 from .chunking import chunk_text
 from .sentences import split_sentences
@@ -22,7 +25,7 @@ from . import dense as dense_module
 from .dense import DenseIndex
 from .documents import Document
 from .errors import QAError
-from .lexical import TOKENIZER_VERSION, KeywordIndex, tokenize
+from .lexical import TOKENIZER_VERSION, KeywordIndex
 from .passage import Record, content_hash
 from .places import Places
 from .store import IndexStore, LoadedIndex
@@ -116,21 +119,6 @@ def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray
     return known
 
 
-def _embed(encoder, texts: list[str], known: dict[str, np.ndarray],
-           progress: bool) -> tuple[np.ndarray, set[str]]:
-    """Vectors of ``texts`` and the hashes that had to be embedded (were not ``known``)."""
-    hashes = [content_hash(t) for t in texts]
-    todo = {h: t for h, t in zip(hashes, texts) if h not in known}
-    if todo:
-        order = sorted(todo)
-        fresh = encoder.encode_passages([todo[h] for h in order],
-                                        progress=progress and len(order) > 8)
-        known.update(zip(order, fresh))
-    if not texts:
-        return np.zeros((0, encoder.dimension), dtype=np.float32), set()
-    return np.stack([known[h] for h in hashes]), set(todo)
-
-
 def write_index(store: IndexStore, records: list[Record], encoder, config: IndexConfig,
                 corpus_hash: str, extra: dict | None = None, progress: bool = True) -> LoadedIndex:
     """Embed (reusing unchanged vectors), index and atomically write ``records``.
@@ -141,38 +129,39 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     """
     from filelock import FileLock
 
+    from .encoder import model_info
+
     started = time.perf_counter()
     store.folder.mkdir(parents=True, exist_ok=True)
     records = [r if r.hash else _with_hash(r, config) for r in records]
-    from .encoder import model_info
-
     settings = {"model": model_info(encoder.settings), "config": config.to_json()}
     with FileLock(str(store.lock_path)):
-        known = _previous_vectors(store, settings)
-        spans = sentence_spans(records)
-        texts = [config.dense_text(r.embed_text(config.titles)) for r in records]
-        texts += [config.dense_text(records[o].text[a:b]) for o, a, b in spans]
-        background = background_texts()
-        vectors, fresh = _embed(encoder, texts + background, known, progress)
-        embedded = len(fresh & {content_hash(t) for t in texts})
-        n, m = len(records), len(spans)
-        compact = config.compact
-        if compact is None:
-            compact = n >= dense_module.IVF_MIN_VECTORS
-        dense = DenseIndex.build(vectors[:n], encoder.dimension, compact=compact,
-                                 progress=progress, exact=config.exact)
-        sentences = vectors[n:n + m].astype(np.float16 if compact else np.float32)
-        keyword = KeywordIndex.build([tokenize(r.embed_text(config.titles), config.unigrams)
-                                      for r in records])
-        manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
-        manifest["counts"] = {"passages": len(records), "sentences": len(spans),
-                              "embedded": embedded}
-        manifest["versions"] = _library_versions()
-        manifest["seconds"] = round(time.perf_counter() - started, 3)
-        store.write(manifest, records, dense, keyword, sentences, spans, vectors[n + m:])
+        scratch = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=store.folder))
+        try:
+            known = _previous_vectors(store, settings)
+            spans = sentence_spans(records)
+            n, m = len(records), len(spans)
+            compact = n >= dense_module.IVF_MIN_VECTORS if config.compact is None \
+                else config.compact
+            made = embed_records(encoder, records, spans, config, known,
+                                 scratch / "sentence_vectors.npy", compact, progress)
+            background = embed_texts(encoder, background_texts(), known)
+            del known
+            dense = DenseIndex.build(made.passages, encoder.dimension, compact=compact,
+                                     progress=progress, exact=config.exact)
+            del made.passages
+            keyword = KeywordIndex.build_from_ids(made.keyword_ids, made.vocabulary)
+            del made.keyword_ids
+            manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
+            manifest["counts"] = {"passages": n, "sentences": m, "embedded": made.embedded}
+            manifest["versions"] = _library_versions()
+            manifest["seconds"] = round(time.perf_counter() - started, 3)
+            store.write(manifest, records, dense, keyword, made.sentences, spans, background)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         loaded = store.load()
     log.info("indexed %d passages and %d sentences into %s in %.1f s (%d texts embedded, the "
-             "rest reused)", n, m, store.folder, time.perf_counter() - started, len(fresh))
+             "rest reused)", n, m, store.folder, time.perf_counter() - started, made.embedded)
     return loaded
 
 

@@ -223,18 +223,21 @@ class Int8Passages:
         self._lock = threading.Lock()
         self.dimension = int(self._session.get_outputs()[0].shape[1] or 384)
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Unit vectors of ``texts`` (prompt added here), shape ``(len(texts), dimension)``."""
+    def encode(self, texts: list[str], progress=False) -> np.ndarray:
+        """Unit vectors of ``texts`` (prompt added here), shape ``(len(texts), dimension)``.
+        ``progress``: true for a progress bar, or a function called with the number of texts
+        each batch embedded."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch([PROMPT + t for t in texts])
         batches = token_batches(encodings)
         bar = None
-        if progress:
+        if progress is True:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+        report = bar.update if bar is not None else progress if callable(progress) else None
         with self._lock:
             for batch in batches:
                 width = len(encodings[batch[0]].ids)
@@ -245,8 +248,8 @@ class Int8Passages:
                     ids[row, :n] = encodings[i].ids
                     mask[row, :n] = 1
                 out[batch] = self._session.run(None, {"ids": ids, "mask": mask})[0]
-                if bar is not None:
-                    bar.update(len(batch))
+                if report is not None:
+                    report(len(batch))
         if bar is not None:
             bar.close()
         return out

@@ -258,9 +258,10 @@ class IndexStore:
                            background, scripts)
 
     def write(self, manifest: dict, records: list[Record], dense: DenseIndex,
-              keyword: KeywordIndex, sentences: np.ndarray, spans: np.ndarray,
+              keyword: KeywordIndex, sentences: np.ndarray | Path, spans: np.ndarray,
               background: np.ndarray) -> Path:
         """Write a new version and make it live atomically; older versions are removed.
+        ``sentences``: the sentence vectors, or a ``.npy`` file of them (moved, not copied).
 
         The caller should hold :attr:`lock_path` (see :mod:`qa.indexer`).
         """
@@ -275,7 +276,10 @@ class IndexStore:
             dense.save(staging / "dense.faiss")
             scripts = np.array([SCRIPT_CODES.get(r.script, 1) for r in records], dtype=np.int8)
             np.save(staging / "scripts.npy", scripts, allow_pickle=False)
-            np.save(staging / "sentence_vectors.npy", sentences, allow_pickle=False)
+            if isinstance(sentences, Path):
+                os.replace(sentences, staging / "sentence_vectors.npy")
+            else:
+                np.save(staging / "sentence_vectors.npy", sentences, allow_pickle=False)
             np.save(staging / "sentences.npy", spans.astype(np.int32), allow_pickle=False)
             np.save(staging / "background.npy", background.astype(np.float32), allow_pickle=False)
             (staging / "keyword").mkdir()

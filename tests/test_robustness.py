@@ -60,6 +60,10 @@ def _corpus(folder: Path, version: int) -> None:
 # A build killed at each phase of writing a version (os._exit in a child process, at a point
 # chosen by replacing the store's own step there): the live index is always one whole version.
 CRASH_AT = {
+    "embedding, sentence vectors half written": (
+        "import qa.build_vectors as steps\nsteps.CHUNK = 2\nfill = steps._fill\n"
+        "calls = []\nsteps._fill = lambda *a, **k: die() if calls.append(1) or len(calls) == 3 "
+        "else fill(*a, **k)"),
     "data files written, no manifest": "die_writing('manifest.json')",
     "version written and synced, not in place": (
         "synced = store.fsync_tree\nstore.fsync_tree = lambda folder: (synced(folder), die())"),

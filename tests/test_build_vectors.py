@@ -1,0 +1,63 @@
+"""The build pipeline (qa/build_vectors.py): chunks, copies of known vectors, progress."""
+
+import logging
+
+import numpy as np
+
+import qa.build_vectors as build_vectors
+from qa.build_vectors import BuildProgress
+from qa.documents import Document
+from qa.indexer import IndexConfig, document_records, write_index
+from qa.store import IndexStore
+
+SAME = "每个版本都有这句相同的话。"
+
+
+def _records(config: IndexConfig) -> list:
+    records = []
+    for n in range(7):
+        text = f"# 第{n}篇\n\n" + "".join(f"第{n}篇第{i}句讲的是编号{i * n + 7}的水厂。" for i in range(4))
+        text += "\n\n" + SAME + f"这是第{n}篇的结尾。\n"
+        records += document_records(Document(f"doc{n}.md", text, "utf-8"), f"doc{n}.md", config)
+    return records
+
+
+def test_small_chunks_build_the_same_index(tmp_path, encoder, monkeypatch):
+    config = IndexConfig()
+    records = _records(config)
+    whole = write_index(IndexStore(tmp_path / "whole"), records, encoder, config, "x",
+                        progress=False)
+    monkeypatch.setattr(build_vectors, "CHUNK", 3)  # seven passages: three pipeline steps
+    chunked = write_index(IndexStore(tmp_path / "chunked"), records, encoder, config, "x",
+                          progress=False)
+    assert len(records) >= 7 and chunked.manifest["counts"] == whole.manifest["counts"]
+    # each distinct text embedded once, SAME's sentence though it is in every passage
+    spans = np.asarray(chunked.sentence_spans)
+    texts = {config.dense_text(r.embed_text(True)) for r in records}
+    texts |= {records[o].text[a:b] for o, a, b in spans.tolist()}
+    assert sum(records[o].text[a:b] == SAME for o, a, b in spans.tolist()) == 7
+    assert chunked.manifest["counts"]["embedded"] == len(texts)
+    assert np.array_equal(spans, np.asarray(whole.sentence_spans))
+    for key in ("data", "indices", "indptr"):
+        assert np.array_equal(np.asarray(chunked.keyword._bm25.scores[key]),
+                              np.asarray(whole.keyword._bm25.scores[key]))
+    assert chunked.keyword._bm25.vocab_dict == whole.keyword._bm25.vocab_dict
+    # 8-bit activations are scaled per batch, so other batches give near, not equal, vectors
+    for a, b in ((chunked.dense.vectors(), whole.dense.vectors()),
+                 (np.asarray(chunked.sentences), np.asarray(whole.sentences))):
+        assert a.shape == b.shape and (a * b).sum(axis=1).min() > 0.99
+    fresh = encoder.encode_passages([SAME])[0]
+    same_rows = [i for i, (o, a, b) in enumerate(spans.tolist()) if records[o].text[a:b] == SAME]
+    copies = np.asarray(chunked.sentences)[same_rows]
+    assert np.allclose(copies, copies[0]) and float(copies[0] @ fresh) > 0.99
+    assert not [p for p in (tmp_path / "chunked").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_progress_logs_rate_and_time_left(caplog):
+    progress = BuildProgress(total=1_000, bar=False, every=0.0)
+    with caplog.at_level(logging.INFO, logger="qa.build_vectors"):
+        progress.advance(250)
+        progress.advance(10_000)  # never past the total
+    first, last = caplog.messages
+    assert first.startswith("indexed 250 of 1000 passages") and "passages/s" in first
+    assert "left" in first and "about 0 min 00 s left" in last
