@@ -1,13 +1,14 @@
 """A build's vectors and keyword ids, made chunk by chunk in a pipeline.
 
-Passages go through in chunks of :data:`CHUNK`. A worker thread prepares the next chunk (the
-texts the model embeds, their content hashes, the passages' keyword tokens numbered into the
-vocabulary) while the model embeds this one, which runs outside the GIL (ONNX Runtime, torch).
-A text whose vector is known (the previous version's, or an identical text earlier in this
-build) is copied, not embedded. Sentence vectors go straight into a ``.npy`` file mapped from
-disk, and keyword tokens are kept as int32 ids, so a large build holds the passage vectors and
-little else in memory. Progress is reported in passages per second with the time left
-(:class:`BuildProgress`).
+Passages go through in chunks of :data:`CHUNK`; a chunk's texts (passages, then their
+sentences) are embedded in one call, each distinct text once, and a text whose vector the
+previous version knows is copied (:func:`embed_chunk`), so a chunk's vectors are the same
+wherever it is embedded: here (:func:`local_chunks`: a worker thread prepares the next
+chunk's texts and keyword tokens while the model, outside the GIL, embeds this one) or on Ray
+(:mod:`qa.ray_build`). :func:`embed_records` assembles the chunks in order: passage vectors
+in memory, sentence vectors straight into a ``.npy`` file mapped from disk, keyword tokens as
+int32 ids, so a large build holds the passage vectors and little else. Progress is shown in
+passages per second with the time left (:class:`BuildProgress`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ import numpy as np
 
 from .lexical import tokenize
 from .passage import Record, content_hash
+from .sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,14 @@ class BuildProgress:
                              bar_format="{l_bar}{bar}| {n:.0f}/{total} [{elapsed}<{remaining}, "
                                         "{rate_fmt}]")
 
+    def reach(self, passages: float) -> None:
+        """Move on to ``passages`` done (never back)."""
+        if passages > self.done:
+            self.advance(passages - self.done)
+
     def advance(self, passages: float) -> None:
-        self.done = min(self.total, self.done + passages)
+        passages = min(passages, self.total - self.done)
+        self.done += passages
         if self._bar is not None:
             self._bar.update(passages)
             return
@@ -81,55 +90,91 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
-def embed_records(encoder, records: list[Record], spans: np.ndarray, config,
-                  known: dict[str, np.ndarray], target: Path, compact: bool,
-                  progress: bool) -> BuildVectors:
-    """Vectors of ``records`` and of their sentences (``spans``: owner row, start, end, in row
-    order), embedding only texts not ``known`` by content hash, and the passages' keyword ids.
+def chunk_texts(records: list[Record], config) -> list[str]:
+    """What the model embeds for ``records``: each passage's text, then the sentences of
+    each in order (the rows of :func:`qa.indexer.sentence_spans`)."""
+    texts = [config.dense_text(r.embed_text(config.titles)) for r in records]
+    texts += [config.dense_text(r.text[a:b]) for r in records for a, b in split_sentences(r.text)]
+    return texts
 
-    Args:
-        config: the :class:`~qa.indexer.IndexConfig` (what is embedded and tokenised).
-        target: the ``.npy`` file the sentence vectors are written to.
-    """
-    n, dimension = len(records), encoder.dimension
+
+def chunk_tokens(records: list[Record], config) -> list[list[str]]:
+    """The keyword tokens of each of ``records``."""
+    return [tokenize(r.embed_text(config.titles), config.unigrams) for r in records]
+
+
+def embed_chunk(encoder, texts: list[str], known: dict[str, np.ndarray],
+                advance=None) -> tuple[np.ndarray, int]:
+    """Vectors of ``texts``: those ``known`` by content hash copied, each other distinct text
+    embedded once, in one call (so a chunk's vectors do not depend on where it is embedded:
+    the 8-bit model scales activations per batch). Returns them and how many were embedded."""
+    hashes = [content_hash(t) for t in texts]
+    fresh: dict[str, str] = {}
+    for text, digest in zip(texts, hashes):
+        if digest not in known:
+            fresh.setdefault(digest, text)
+    if advance is not None and len(texts) > len(fresh):
+        advance(len(texts) - len(fresh))
+    vectors = encoder.encode_passages(list(fresh.values()), progress=advance or False) \
+        if fresh else None
+    position = {digest: i for i, digest in enumerate(fresh)}
+    out = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+    for i, digest in enumerate(hashes):
+        out[i] = known[digest] if digest in known else vectors[position[digest]]
+    return out, len(fresh)
+
+
+def local_chunks(encoder, records: list[Record], config, known: dict[str, np.ndarray],
+                 meter: BuildProgress) -> Iterator[tuple[np.ndarray, list[list[str]], int]]:
+    """Per chunk of :data:`CHUNK` passages: the vectors of :func:`chunk_texts`, the keyword
+    tokens and how many texts were embedded, in this process. A worker thread prepares the
+    next chunk's texts and tokens while the model embeds this one."""
+    steps = (len(records) + CHUNK - 1) // CHUNK
+
+    def prepare(step: int) -> tuple[list[str], list[list[str]]]:
+        rows = records[step * CHUNK:(step + 1) * CHUNK]
+        return chunk_texts(rows, config), chunk_tokens(rows, config)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-prepare") as pool:
+        coming = pool.submit(prepare, 0) if steps else None
+        for step in range(steps):
+            texts, tokens = coming.result()
+            coming = pool.submit(prepare, step + 1) if step + 1 < steps else None
+            share = len(tokens) / len(texts)
+            vectors, embedded = embed_chunk(encoder, texts, known,
+                                            lambda done: meter.advance(done * share))
+            yield vectors, tokens, embedded
+
+
+def embed_records(records: list[Record], spans: np.ndarray, dimension: int, target: Path,
+                  compact: bool, chunks, meter: BuildProgress) -> BuildVectors:
+    """Assemble a build from ``chunks`` (:func:`local_chunks`, or the same from Ray:
+    :mod:`qa.ray_build`), in order: passage vectors in memory, sentence vectors into
+    ``target`` (a ``.npy`` mapped from disk), keyword tokens numbered into the vocabulary in
+    passage order (``spans``: owner row, start, end of every sentence, in row order)."""
+    n = len(records)
     passages = np.zeros((n, dimension), dtype=np.float32)
     sentences = np.lib.format.open_memmap(target, mode="w+", shape=(len(spans), dimension),
                                           dtype=np.float16 if compact else np.float32)
-    cuts = np.searchsorted(spans[:, 0], np.arange(0, n + CHUNK, CHUNK)) if n else [0]
     vocabulary: dict[str, int] = defaultdict()
     vocabulary.default_factory = vocabulary.__len__  # a new token gets the next id
     keyword_ids: list[np.ndarray] = []
-    placed: dict[str, tuple[np.ndarray, int]] = {}  # hash -> where its vector already is
-    meter = BuildProgress(n, progress)
-
-    def prepare(step: int) -> tuple[list[str], list[str]]:
-        """The next chunk's texts and hashes; its keyword ids appended (in passage order)."""
-        rows = records[step * CHUNK:(step + 1) * CHUNK]
-        owned = spans[cuts[step]:cuts[step + 1]]
-        texts = [config.dense_text(r.embed_text(config.titles)) for r in rows]
-        texts += [config.dense_text(records[o].text[a:b]) for o, a, b in owned.tolist()]
-        for record in rows:
-            tokens = tokenize(record.embed_text(config.titles), config.unigrams)
-            keyword_ids.append(np.fromiter(map(vocabulary.__getitem__, tokens),
-                                           dtype=np.int32, count=len(tokens)))
-        return texts, [content_hash(t) for t in texts]
-
-    embedded = 0
-    steps = (n + CHUNK - 1) // CHUNK
+    embedded = done = sentence_row = 0
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-prepare") as pool:
-            coming = pool.submit(prepare, 0) if steps else None
-            for step in range(steps):
-                texts, hashes = coming.result()
-                coming = pool.submit(prepare, step + 1) if step + 1 < steps else None
-                lo, hi = step * CHUNK, min(n, (step + 1) * CHUNK)
-                places = [(passages, row) for row in range(lo, hi)]
-                places += [(sentences, row) for row in range(cuts[step], cuts[step + 1])]
-                share = (hi - lo) / len(texts)
-                embedded += _fill(encoder, texts, hashes, places, known, placed,
-                                  lambda done: meter.advance(done * share))
+        for vectors, tokens, count in chunks:
+            k = len(tokens)
+            passages[done:done + k] = vectors[:k]
+            sentences[sentence_row:sentence_row + len(vectors) - k] = vectors[k:]
+            keyword_ids += [np.fromiter(map(vocabulary.__getitem__, t), dtype=np.int32,
+                                        count=len(t)) for t in tokens]
+            done, sentence_row, embedded = done + k, sentence_row + len(vectors) - k, \
+                embedded + count
+            meter.reach(done)
     finally:
         meter.close()
+    if (done, sentence_row) != (n, len(spans)):
+        raise RuntimeError(f"the build's chunks gave {done} passages and {sentence_row} "
+                           f"sentences, not {n} and {len(spans)}")
     sentences.flush()
     del sentences
     return BuildVectors(passages, target, keyword_ids, dict(vocabulary), embedded)
@@ -137,38 +182,4 @@ def embed_records(encoder, records: list[Record], spans: np.ndarray, config,
 
 def embed_texts(encoder, texts: list[str], known: dict[str, np.ndarray]) -> np.ndarray:
     """Vectors of a few ``texts`` (the calibration background), reusing ``known`` ones."""
-    out = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
-    _fill(encoder, texts, [content_hash(t) for t in texts],
-          [(out, row) for row in range(len(texts))], known, {}, None)
-    return out
-
-
-def _fill(encoder, texts: list[str], hashes: list[str], places: list[tuple[np.ndarray, int]],
-          known: dict[str, np.ndarray], placed: dict[bytes, tuple[np.ndarray, int]],
-          advance) -> int:
-    """Put the vector of each text at its place, embedding each new content once; returns
-    how many texts the model embedded. ``placed`` remembers where this build put each
-    content (by the first 128 bits of its hash: small keys for millions of texts)."""
-    fresh: dict[str, str] = {}  # hash -> text, the model's input in this order
-    waiting: list[int] = []
-    for i, digest in enumerate(hashes):
-        array, row = places[i]
-        key = bytes.fromhex(digest[:32])
-        if digest in known:
-            array[row] = known[digest]
-        elif key in placed:
-            source, at = placed[key]
-            array[row] = source[at]
-        else:
-            fresh.setdefault(digest, texts[i])
-            waiting.append(i)
-    if advance is not None and len(texts) > len(fresh):
-        advance(len(texts) - len(fresh))
-    if fresh:
-        position = {digest: k for k, digest in enumerate(fresh)}
-        vectors = encoder.encode_passages(list(fresh.values()), progress=advance or False)
-        for i in waiting:
-            array, row = places[i]
-            array[row] = vectors[position[hashes[i]]]
-            placed.setdefault(bytes.fromhex(hashes[i][:32]), (array, row))
-    return len(fresh)
+    return embed_chunk(encoder, texts, known)[0]

@@ -58,8 +58,14 @@ def cmd_build(args) -> int:
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
     config = IndexConfig(compact=True if args.compact else None, exact=settings.exact,
                          ocr=settings.ocr)
+    address = args.ray or settings.ray_address
+    ray = None
+    if address:
+        from .ray_build import RayCluster
+
+        ray = RayCluster(address, args.ray_workers)
     loaded = Retriever(folder, documents=paths, settings=settings, config=config,
-                       progress=not args.quiet).rebuild()
+                       progress=not args.quiet, ray=ray).rebuild()
     counts = loaded.manifest["counts"]
     print(f"indexed {len(loaded.manifest['documents'])} documents, {counts['passages']} passages, "
           f"{counts['sentences']} sentences ({counts['embedded']} texts embedded, the rest "
@@ -181,6 +187,11 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
     build.add_argument("--compact", action="store_true",
                        help="fp16 vectors: half the memory (automatic from 50,000 passages)")
+    build.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                       help="read, chunk and embed on Ray: a local runtime, or a cluster's "
+                            "ADDRESS (auto, HOST:PORT; default: $QA_RAY_ADDRESS)")
+    build.add_argument("--ray-workers", type=int, metavar="N",
+                       help="embedding actors on Ray (default: one per CPU)")
     common(build)
     build.set_defaults(func=cmd_build)
 

@@ -46,6 +46,8 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 | ``QA_WATCH``         | ``5``                          | seconds between the chat's looks at its  |
 |                      |                                | documents folder (changes are indexed);  |
 |                      |                                | ``0``: never                             |
+| ``QA_RAY_ADDRESS``   | unset                          | ``qa build`` runs on Ray: ``local`` (a   |
+|                      |                                | runtime here), ``auto`` or ``HOST:PORT`` |
 | ``GRADIO_TEMP_DIR``  | ``<uploads>/.incoming``        | where the page receives uploads          |
 | ``HF_HUB_OFFLINE``   | unset                          | ``1``: never download (errors say so)    |
 """
@@ -121,6 +123,7 @@ class Settings:
     upload_temp_dir: Path | None = None
     watch_seconds: int = 5
     ocr: bool = True
+    ray_address: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -139,7 +142,8 @@ class Settings:
                    "QA_MAX_QUEUE": "max_queue", "QA_QUEUE_SHARE": "queue_share",
                    "QA_WATCH": "watch_seconds", "QA_RATE_LIMIT": "rate_limit",
                    "QA_UPLOAD_LIMIT_MB": "upload_limit_mb"}
-        texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host"}
+        texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host",
+                 "QA_RAY_ADDRESS": "ray_address"}
         overrides: dict = {}
         for variable, name in paths.items():
             if env.get(variable):

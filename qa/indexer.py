@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build_vectors import embed_records, embed_texts
+from .build_vectors import BuildProgress, embed_records, embed_texts, local_chunks
 from .calibration import background_texts
 from .chunking import chunk_text
 from .sentences import split_sentences
@@ -78,6 +78,11 @@ class IndexConfig:
         return recorded is not None and shape(recorded) == shape(self.to_json())
 
 
+def config_from_json(recorded: dict) -> IndexConfig:
+    """The :class:`IndexConfig` of :meth:`IndexConfig.to_json`'s dict."""
+    return IndexConfig(**{k: v for k, v in recorded.items() if k != "tokenizer_version"})
+
+
 def document_records(document: Document, name: str, config: IndexConfig) -> list[Record]:
     """The passages of one document as records (ids ``<name>#<n>``)."""
     records = []
@@ -120,8 +125,10 @@ def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray
 
 
 def write_index(store: IndexStore, records: list[Record], encoder, config: IndexConfig,
-                corpus_hash: str, extra: dict | None = None, progress: bool = True) -> LoadedIndex:
-    """Embed (reusing unchanged vectors), index and atomically write ``records``.
+                corpus_hash: str, extra: dict | None = None, progress: bool = True,
+                ray=None) -> LoadedIndex:
+    """Embed (reusing unchanged vectors; on Ray, ``ray``: a :class:`qa.ray_build.RayCluster`,
+    everything), index and atomically write ``records``.
 
     Returns:
         The new index, loaded. Its manifest's ``counts.embedded`` tells how many passage and
@@ -143,8 +150,16 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
             n, m = len(records), len(spans)
             compact = n >= dense_module.IVF_MIN_VECTORS if config.compact is None \
                 else config.compact
-            made = embed_records(encoder, records, spans, config, known,
-                                 scratch / "sentence_vectors.npy", compact, progress)
+            meter = BuildProgress(n, progress)
+            if ray is not None:
+                from .ray_build import ray_chunks
+
+                chunks = ray_chunks(ray, records, config, encoder.settings, encoder.dimension,
+                                    known, meter)
+            else:
+                chunks = local_chunks(encoder, records, config, known, meter)
+            made = embed_records(records, spans, encoder.dimension,
+                                 scratch / "sentence_vectors.npy", compact, chunks, meter)
             background = embed_texts(encoder, background_texts(), known)
             del known
             dense = DenseIndex.build(made.passages, encoder.dimension, compact=compact,
@@ -155,6 +170,7 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
             manifest = dict(settings, corpus_hash=corpus_hash, **(extra or {}))
             manifest["counts"] = {"passages": n, "sentences": m, "embedded": made.embedded}
             manifest["versions"] = _library_versions()
+            manifest["built_on"] = "ray" if ray is not None else "local"
             manifest["seconds"] = round(time.perf_counter() - started, 3)
             store.write(manifest, records, dense, keyword, made.sentences, spans, background)
         finally:
@@ -167,7 +183,7 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
 
 def build(source, store: IndexStore, encoder, config: IndexConfig = IndexConfig(),
           progress: bool = True, parsed: dict | None = None,
-          allow_empty: bool = False) -> LoadedIndex:
+          allow_empty: bool = False, ray=None) -> LoadedIndex:
     """The one way an index is built: the passages of ``source`` (a
     :class:`~qa.sources.FileSource` or :class:`~qa.sources.PassageFile`) embedded, reusing
     every unchanged vector, indexed and written atomically into ``store``.
@@ -179,12 +195,16 @@ def build(source, store: IndexStore, encoder, config: IndexConfig = IndexConfig(
         QAError: no passages at all, unless ``allow_empty`` (files that cannot be read are
             skipped: ``skipped`` in the manifest).
     """
+    if ray is not None and hasattr(source, "changed_files"):
+        from .ray_build import ray_parse
+
+        parsed = dict(ray_parse(ray, source.changed_files(store, config), config), **(parsed or {}))
     records, extra, corpus = source.read(store, config, parsed)
     if not records and not allow_empty:
         skipped = extra.get("skipped") or {}
         raise QAError(f"no passages found in {source}" + "".join(
             f"\n  skipped {reason}" for reason in skipped.values()))
-    return write_index(store, records, encoder, config, corpus, extra, progress)
+    return write_index(store, records, encoder, config, corpus, extra, progress, ray)
 
 
 def _library_versions() -> dict:

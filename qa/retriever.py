@@ -68,7 +68,7 @@ class Retriever:
     def __init__(self, index_dir: str | Path, documents: list[str | Path] | None = None,
                  settings: Settings | None = None, config: IndexConfig | None = None,
                  recipe: fusion.Recipe = fusion.Recipe(), progress: bool = True,
-                 allow_empty: bool = False, source=None):
+                 allow_empty: bool = False, source=None, ray=None):
         self.store = IndexStore(Path(index_dir))
         self.documents = [Path(p) for p in documents] if documents is not None else None
         self.source = FileSource(self.documents) if source is None and documents is not None \
@@ -78,6 +78,7 @@ class Retriever:
         self.recipe = recipe
         self.progress = progress
         self.allow_empty = allow_empty
+        self.ray = ray
         self._index: LoadedIndex | None = None
         self._arrays: IndexArrays | None = None
         self._lock = threading.Lock()
@@ -168,7 +169,8 @@ class Retriever:
             recorded = self.store.read_manifest_raw().get("config") or {}
             config = replace(config, compact=recorded.get("compact"))
         return build(self.source, self.store, self.passage_encoder, config,
-                     progress=self.progress, parsed=parsed, allow_empty=self.allow_empty)
+                     progress=self.progress, parsed=parsed, allow_empty=self.allow_empty,
+                     ray=self.ray)
 
     def rebuild(self, parsed: dict | None = None) -> LoadedIndex:
         """Build the index from its source now (reading only what changed, or taking files

@@ -90,6 +90,22 @@ class FileSource:
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         return digest.hexdigest()
 
+    def changed_files(self, store: IndexStore, config: IndexConfig) -> list[tuple[Path, str]]:
+        """The files (path, name) :meth:`read` would read: new or changed since the live
+        version of ``store`` (unreadable ones included: reading them reports why)."""
+        known = _previous_documents(store, config)
+        changed = []
+        for path, name in library_files(self.paths):
+            previous = known.get(name)
+            try:
+                if previous is not None and \
+                        previous.sha256 == hashlib.sha256(read_file(path)).hexdigest():
+                    continue
+            except DocumentError:
+                pass
+            changed.append((path, name))
+        return changed
+
     def read(self, store: IndexStore, config: IndexConfig,
              parsed: dict | None = None) -> tuple[list[Record], dict, str]:
         """The passages of every file, reading only files that changed since the live version

@@ -61,9 +61,9 @@ def _corpus(folder: Path, version: int) -> None:
 # chosen by replacing the store's own step there): the live index is always one whole version.
 CRASH_AT = {
     "embedding, sentence vectors half written": (
-        "import qa.build_vectors as steps\nsteps.CHUNK = 2\nfill = steps._fill\n"
-        "calls = []\nsteps._fill = lambda *a, **k: die() if calls.append(1) or len(calls) == 3 "
-        "else fill(*a, **k)"),
+        "import qa.build_vectors as steps\nsteps.CHUNK = 2\nembed = steps.embed_chunk\n"
+        "calls = []\nsteps.embed_chunk = lambda *a, **k: die() if calls.append(1) or "
+        "len(calls) == 3 else embed(*a, **k)"),
     "data files written, no manifest": "die_writing('manifest.json')",
     "version written and synced, not in place": (
         "synced = store.fsync_tree\nstore.fsync_tree = lambda folder: (synced(folder), die())"),

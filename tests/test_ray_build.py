@@ -1,0 +1,98 @@
+"""``qa build --ray``: the same index as a local build, made on a real local Ray runtime."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa.build_vectors as build_vectors
+from qa.retriever import Retriever
+from qa.store import IndexStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_b0e56cfeed1eb8fd.txt"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray runtime with two CPUs, started once for these tests."""
+    ray = pytest.importorskip("ray")
+    from qa.ray_build import RayCluster
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=256 << 20, configure_logging=False)
+    yield RayCluster("local", workers=2)
+    ray.shutdown()
+
+
+@pytest.fixture
+def library(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SEED, docs / SEED.name)
+    (docs / "notes.md").write_text("# 水厂\n\n宁海县第三水厂从2006年开始土地征用工作。\n\n"
+                                   "The third water plant started buying land in 2006.\n",
+                                   encoding="utf-8")
+    (docs / "copy.md").write_bytes((docs / "notes.md").read_bytes())  # indexed once
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7 not really")  # skipped, with the reason
+    (docs / "big5.txt").write_bytes("臺灣的水廠在2006年開始徵地，佔地一百二十畝。".encode("big5"))
+    return docs
+
+
+def _compare(local, remote) -> None:
+    assert [r.to_json() for r in remote.records] == [r.to_json() for r in local.records]
+    assert np.array_equal(np.asarray(remote.sentence_spans), np.asarray(local.sentence_spans))
+    for key in ("data", "indices", "indptr"):
+        assert np.array_equal(np.asarray(remote.keyword._bm25.scores[key]),
+                              np.asarray(local.keyword._bm25.scores[key]))
+    assert remote.keyword._bm25.vocab_dict == local.keyword._bm25.vocab_dict
+    for mine, theirs in ((remote.dense.vectors(), local.dense.vectors()),
+                         (np.asarray(remote.sentences), np.asarray(local.sentences))):
+        assert mine.shape == theirs.shape and (mine * theirs).sum(axis=1).min() >= 0.999
+    for field in ("documents", "skipped", "duplicates", "counts"):
+        assert remote.manifest[field] == local.manifest[field], field
+
+
+def test_a_ray_build_is_the_local_build(tmp_path, settings, encoder, library, cluster,
+                                        monkeypatch):
+    monkeypatch.setattr(build_vectors, "CHUNK", 8)  # several chunks, so both actors work
+    local = Retriever(tmp_path / "local", documents=[library], settings=settings,
+                      progress=False)
+    remote = Retriever(tmp_path / "ray", documents=[library], settings=settings,
+                       progress=False, ray=cluster)
+    built, made = local.rebuild(), remote.rebuild()
+    assert len(made.records) > 3 * 8 and made.manifest["built_on"] == "ray"
+    assert set(made.manifest["skipped"]) == {"docs/broken.pdf"}
+    assert made.manifest["duplicates"] == {"docs/notes.md": "docs/copy.md"}
+    _compare(built, made)
+    for question in ("划船社区党委书记是谁?", "When did the third water plant buy land?"):
+        ours = [p.id for p in remote.retrieve(question, k=5, possible=True)]
+        assert ours == [p.id for p in local.retrieve(question, k=5, possible=True)]
+        assert ours
+    # an edit: the next Ray build reads only the changed file and gives the local result
+    (library / "notes.md").write_text("# 水厂\n\n第三水厂占地120亩。\n", encoding="utf-8")
+    _compare(local.rebuild(), remote.rebuild())
+
+
+def test_a_failed_ray_build_keeps_the_last_version(tmp_path, settings, encoder, library,
+                                                   cluster, monkeypatch):
+    monkeypatch.setattr(build_vectors, "CHUNK", 8)
+    remote = Retriever(tmp_path / "ray", documents=[library], settings=settings,
+                       progress=False, ray=cluster)
+    first = remote.rebuild()
+    (library / "more.md").write_text("# 新文件\n\n新的内容。\n", encoding="utf-8")
+    chunks = []
+
+    def fail_on_the_third_chunk(meter, passages):
+        chunks.append(passages)
+        if len(chunks) == 3:
+            raise RuntimeError("the driver died")
+
+    monkeypatch.setattr(build_vectors.BuildProgress, "reach", fail_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="the driver died"):
+        remote.rebuild()
+    live = IndexStore(tmp_path / "ray").load()
+    assert live.folder == first.folder and len(live.records) == len(first.records)
+    assert [p.name for p in (tmp_path / "ray").iterdir() if p.name.startswith((".tmp-", "v-"))] \
+        == [first.folder.name]
