@@ -105,19 +105,22 @@ def mixed_corpus(work: Path, passages: int, limit: int | None = None) -> Path:
     return docs
 
 
-def build_once(docs: Path, index: Path, code: Path = ROOT) -> dict:
-    """``qa build`` by the code in ``code``, in a fresh process: wall and CPU seconds, peak
-    resident memory."""
+def build_once(docs: Path, index: Path, code: Path = ROOT, options: tuple = ()) -> dict:
+    """``qa build`` (with ``options``) by the code in ``code``, in a fresh process: wall and
+    CPU seconds and peak resident memory (of the process and the children it waited for: not
+    of a Ray runtime's)."""
     shutil.rmtree(index, ignore_errors=True)
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(code))
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "qa", "-q", "build", str(docs), "--index",
-                              str(index)], env=env, cwd=code, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    if status:
-        raise SystemExit(child.stderr.read()[-2000:])
+    with tempfile.TemporaryFile("w+") as errors:  # a pipe could fill up and block the child
+        child = subprocess.Popen([sys.executable, "-m", "qa", "-q", "build", str(docs),
+                                  "--index", str(index), *options], env=env, cwd=code,
+                                 stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        if status:
+            errors.seek(0)
+            raise SystemExit(errors.read()[-2000:])
     return {"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_mb": round(usage.ru_maxrss / 1024)}
 

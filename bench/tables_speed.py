@@ -191,3 +191,32 @@ def keyword_build() -> list[str]:
                     f"{r['vectorised_peak_mb']:,} MB | {'yes' if r['identical'] else 'NO'} |")
     rows += ["", f"Measured {measured(d['measured'])}."]
     return rows
+
+
+def ray_build() -> list[str]:
+    """The local build against Ray with one and two workers, and a cluster projected from
+    them (bench/ray_build.py)."""
+    d = load_json("ray_build")
+    rows = ["| build | wall seconds (rounds) | passages/s | embedding stage, passages/s | "
+            "same index as local |", "|---|---|---|---|---|"]
+    for way, seconds in d["rounds"].items():
+        same = d["same_as_local"].get(way)
+        label = "—" if same is None else (
+            f"{'yes' if same['records'] and same['keyword'] else 'no'}, vectors' least cosine "
+            f"{same['min_cosine']:.5f}" if same.get("records") else "no")
+        rows.append(f"| {way} | {', '.join(f'{s:.1f}' for s in seconds)} | "
+                    f"{d['passages_per_s'][way]:.1f} | {d['embed_passages_per_s'][way]:.1f} | "
+                    f"{label} |")
+    p = d["projection"]
+    rows += ["", f"{d['passages']:,} passages ({d['answers']:,} meddialog_zh answers in "
+             f"{d['files']} files). Measured {measured(d['measured'])}.", "",
+             f"Projected from one worker's {p['per_worker_passages_per_s']:.1f} passages/s "
+             f"embedding, the two-worker efficiency {p['two_worker_efficiency']:.0%} and the "
+             f"driver's {p['driver_seconds_per_passage'] * 1e3:.1f} ms of serial work a passage:",
+             "", "| passages | worker cores | hours (embedding + driver) | passage vectors on "
+             "the driver |", "|---|---|---|---|"]
+    for r in p["clusters"]:
+        rows.append(f"| {r['passages']:,} | {r['worker_cores']:,} | {r['hours']:,.1f} "
+                    f"({r['embedding_hours']:,.1f} + {r['driver_hours']:,.1f}) | "
+                    f"{r['driver_passage_vectors_gb']:,} GB |")
+    return rows

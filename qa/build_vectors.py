@@ -159,10 +159,14 @@ def embed_records(records: list[Record], spans: np.ndarray, dimension: int, targ
     vocabulary: dict[str, int] = defaultdict()
     vocabulary.default_factory = vocabulary.__len__  # a new token gets the next id
     keyword_ids: list[np.ndarray] = []
+    owned = np.bincount(spans[:, 0], minlength=n) if len(spans) else np.zeros(n, np.int64)
     embedded = done = sentence_row = 0
     try:
         for vectors, tokens, count in chunks:
             k = len(tokens)
+            if done + k > n or len(vectors) - k != owned[done:done + k].sum():
+                raise RuntimeError(f"a chunk of the build does not line up at passage {done}: "
+                                   f"{k} passages, {len(vectors) - k} sentences")
             passages[done:done + k] = vectors[:k]
             sentences[sentence_row:sentence_row + len(vectors) - k] = vectors[k:]
             keyword_ids += [np.fromiter(map(vocabulary.__getitem__, t), dtype=np.int32,
@@ -172,6 +176,7 @@ def embed_records(records: list[Record], spans: np.ndarray, dimension: int, targ
             meter.reach(done)
     finally:
         meter.close()
+        getattr(chunks, "close", lambda: None)()  # stops a generator's pipeline (or Ray's)
     if (done, sentence_row) != (n, len(spans)):
         raise RuntimeError(f"the build's chunks gave {done} passages and {sentence_row} "
                            f"sentences, not {n} and {len(spans)}")

@@ -50,6 +50,7 @@ def _retriever(args, settings):
 
 
 def cmd_build(args) -> int:
+    from .errors import QAError
     from .indexer import IndexConfig
     from .retriever import Retriever
 
@@ -58,7 +59,10 @@ def cmd_build(args) -> int:
     folder = Path(args.index) if args.index else settings.index_root / Path(paths[0]).name
     config = IndexConfig(compact=True if args.compact else None, exact=settings.exact,
                          ocr=settings.ocr)
-    address = args.ray or settings.ray_address
+    address = settings.ray_address if args.ray is None else \
+        args.ray or settings.ray_address or "local"
+    if args.ray_workers is not None and (not address or args.ray_workers < 1):
+        raise QAError("--ray-workers needs --ray (or QA_RAY_ADDRESS) and a count of 1 or more")
     ray = None
     if address:
         from .ray_build import RayCluster
@@ -187,9 +191,10 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--index", help="index folder (default: embeddings/<first path name>)")
     build.add_argument("--compact", action="store_true",
                        help="fp16 vectors: half the memory (automatic from 50,000 passages)")
-    build.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                       help="read, chunk and embed on Ray: a local runtime, or a cluster's "
-                            "ADDRESS (auto, HOST:PORT; default: $QA_RAY_ADDRESS)")
+    build.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="read, chunk and embed on Ray: at ADDRESS (local: a runtime here; "
+                            "auto or HOST:PORT: a cluster), else $QA_RAY_ADDRESS, else local "
+                            "(without --ray: $QA_RAY_ADDRESS when set)")
     build.add_argument("--ray-workers", type=int, metavar="N",
                        help="embedding actors on Ray (default: one per CPU)")
     common(build)

@@ -176,14 +176,14 @@ class Int8Encoder:
     """The default model's passages from its 8-bit ONNX export, with the attributes of
     :class:`Encoder` the indexer uses (questions go through :func:`get_query_encoder`)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, threads: int | None = None):
         from .int8 import Int8Passages, int8_model_path
         from .converter import default_model_path
 
         self.name = DEFAULT_MODEL
         self.settings = settings
         self.path = str(int8_model_path(default_model_path(settings.cache_dir)))
-        self._passages = Int8Passages(Path(self.path))
+        self._passages = Int8Passages(Path(self.path), threads)
         self.dimension = self._passages.dimension
         self.query_prompt, self.passage_prompt = E5_PROMPTS
 

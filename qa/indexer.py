@@ -143,6 +143,8 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
     records = [r if r.hash else _with_hash(r, config) for r in records]
     settings = {"model": model_info(encoder.settings), "config": config.to_json()}
     with FileLock(str(store.lock_path)):
+        for stale in store.folder.glob(".tmp-build-*"):  # a killed build's (builds take turns)
+            shutil.rmtree(stale, ignore_errors=True)
         scratch = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=store.folder))
         try:
             known = _previous_vectors(store, settings)
@@ -158,8 +160,10 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
                                     known, meter)
             else:
                 chunks = local_chunks(encoder, records, config, known, meter)
+            embedding = time.perf_counter()
             made = embed_records(records, spans, encoder.dimension,
                                  scratch / "sentence_vectors.npy", compact, chunks, meter)
+            embedding = time.perf_counter() - embedding
             background = embed_texts(encoder, background_texts(), known)
             del known
             dense = DenseIndex.build(made.passages, encoder.dimension, compact=compact,
@@ -171,6 +175,10 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
             manifest["counts"] = {"passages": n, "sentences": m, "embedded": made.embedded}
             manifest["versions"] = _library_versions()
             manifest["built_on"] = "ray" if ray is not None else "local"
+            manifest["stage_seconds"] = {"read": manifest.pop("read_seconds", None),
+                                         "embed": round(embedding, 3),
+                                         "index": round(time.perf_counter() - started
+                                                        - embedding, 3)}
             manifest["seconds"] = round(time.perf_counter() - started, 3)
             store.write(manifest, records, dense, keyword, made.sentences, spans, background)
         finally:
@@ -195,11 +203,13 @@ def build(source, store: IndexStore, encoder, config: IndexConfig = IndexConfig(
         QAError: no passages at all, unless ``allow_empty`` (files that cannot be read are
             skipped: ``skipped`` in the manifest).
     """
+    reading = time.perf_counter()
     if ray is not None and hasattr(source, "changed_files"):
         from .ray_build import ray_parse
 
         parsed = dict(ray_parse(ray, source.changed_files(store, config), config), **(parsed or {}))
     records, extra, corpus = source.read(store, config, parsed)
+    extra = dict(extra, read_seconds=round(time.perf_counter() - reading, 3))
     if not records and not allow_empty:
         skipped = extra.get("skipped") or {}
         raise QAError(f"no passages found in {source}" + "".join(

@@ -205,7 +205,7 @@ def token_batches(encodings: list) -> list[list[int]]:
 
 class Int8Passages:
     """Embeds passages (``passage: `` prompt) with the 8-bit ONNX export on ``threads``
-    cores (default: ``$OMP_NUM_THREADS``, which Ray sets for its actors, else all)."""
+    cores (default: all)."""
 
     def __init__(self, folder: Path, threads: int | None = None):
         try:
@@ -215,8 +215,7 @@ class Int8Passages:
             raise MissingDependencyError("onnxruntime is missing: run `make setup`") from exc
         info = json.loads((Path(folder) / "int8-export.json").read_text())
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = \
-            threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
         self._session = onnxruntime.InferenceSession(
             str(Path(folder) / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))

@@ -51,7 +51,7 @@ def test_small_chunks_build_the_same_index(tmp_path, encoder, monkeypatch):
     fresh = encoder.encode_passages([SAME])[0]
     same_rows = [i for i, (o, a, b) in enumerate(spans.tolist()) if records[o].text[a:b] == SAME]
     copies = np.asarray(chunked.sentences)[same_rows]
-    assert np.allclose(copies, copies[0]) and float(copies[0] @ fresh) > 0.99
+    assert (copies @ copies[0]).min() > 0.999 and float(copies[0] @ fresh) > 0.99
     assert not [p for p in (tmp_path / "chunked").iterdir() if p.name.startswith(".tmp-")]
 
 

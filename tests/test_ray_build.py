@@ -1,5 +1,6 @@
 """``qa build --ray``: the same index as a local build, made on a real local Ray runtime."""
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import numpy as np
 import pytest
 
 import qa.build_vectors as build_vectors
+from qa.errors import QAError
+from qa.passage import Record
 from qa.retriever import Retriever
 from qa.store import IndexStore
 
@@ -16,13 +19,17 @@ SEED = ROOT / "seeds" / "000_b0e56cfeed1eb8fd.txt"
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A local Ray runtime with two CPUs, started once for these tests."""
+    """A local Ray runtime with two CPUs (ray.init(num_cpus=2)), started once for these tests
+    by the build's own code, though RAY_ADDRESS names a cluster that is not there."""
     ray = pytest.importorskip("ray")
     from qa.ray_build import RayCluster
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 << 20, configure_logging=False)
-    yield RayCluster("local", workers=2)
+    cluster = RayCluster("local", workers=2, cpus=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+        cluster.connect()
+    assert ray.cluster_resources()["CPU"] == 2
+    yield cluster
     ray.shutdown()
 
 
@@ -55,13 +62,16 @@ def _compare(local, remote) -> None:
 
 
 def test_a_ray_build_is_the_local_build(tmp_path, settings, encoder, library, cluster,
-                                        monkeypatch):
+                                        monkeypatch, caplog):
     monkeypatch.setattr(build_vectors, "CHUNK", 8)  # several chunks, so both actors work
     local = Retriever(tmp_path / "local", documents=[library], settings=settings,
                       progress=False)
     remote = Retriever(tmp_path / "ray", documents=[library], settings=settings,
                        progress=False, ray=cluster)
-    built, made = local.rebuild(), remote.rebuild()
+    built = local.rebuild()
+    with caplog.at_level(logging.INFO, logger="qa.ray_build"):
+        made = remote.rebuild()
+    assert "read 4 of 5 files on Ray" in caplog.messages  # broken.pdf: read here, skipped
     assert len(made.records) > 3 * 8 and made.manifest["built_on"] == "ray"
     assert set(made.manifest["skipped"]) == {"docs/broken.pdf"}
     assert made.manifest["duplicates"] == {"docs/notes.md": "docs/copy.md"}
@@ -72,7 +82,10 @@ def test_a_ray_build_is_the_local_build(tmp_path, settings, encoder, library, cl
         assert ours
     # an edit: the next Ray build reads only the changed file and gives the local result
     (library / "notes.md").write_text("# 水厂\n\n第三水厂占地120亩。\n", encoding="utf-8")
-    _compare(local.rebuild(), remote.rebuild())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="qa.ray_build"):
+        _compare(local.rebuild(), remote.rebuild())
+    assert "read 1 of 2 files on Ray" in caplog.messages  # notes.md; broken.pdf again fails
 
 
 def test_a_failed_ray_build_keeps_the_last_version(tmp_path, settings, encoder, library,
@@ -96,3 +109,18 @@ def test_a_failed_ray_build_keeps_the_last_version(tmp_path, settings, encoder, 
     assert live.folder == first.folder and len(live.records) == len(first.records)
     assert [p.name for p in (tmp_path / "ray").iterdir() if p.name.startswith((".tmp-", "v-"))] \
         == [first.folder.name]
+
+
+def test_a_failure_on_ray_is_an_error_and_keeps_the_last_version(tmp_path, settings, encoder,
+                                                                  library, cluster, monkeypatch):
+    remote = Retriever(tmp_path / "ray", documents=[library], settings=settings,
+                       progress=False, ray=cluster)
+    first = remote.rebuild()
+    (library / "more.md").write_text("# 新文件\n\n新的内容。\n", encoding="utf-8")
+    shipped = Record.to_json  # passages the actors cannot take: they fail on Ray's side
+    monkeypatch.setattr(Record, "to_json", lambda record: dict(shipped(record), bogus=1))
+    with pytest.raises(QAError, match="the build on Ray failed: .*bogus"):
+        remote.rebuild()
+    monkeypatch.undo()
+    assert IndexStore(tmp_path / "ray").load().folder == first.folder
+    assert not list((tmp_path / "ray").glob(".tmp-*"))
