@@ -13,7 +13,9 @@
   second, CPU use (process CPU seconds / wall seconds / cores), the fp32-equivalent FLOP rate
   as a share of the CPU's measured fp32 peak (a 4096² numpy matmul), peak resident memory.
 - **100k** (``--only full``): this checkout's build of the whole 100k-passage corpus once, the
-  same figures, and from them a projection for 1M passages.
+  same figures, and from them a projection for 1M passages (about an hour on two cores).
+- **projection** (``--only project``): the 1M projection from the before/after run's
+  100k-corpus prefix, when the whole 100k build was not run.
 
 Writes ``bench/results/build_speed.json`` (sections not run are kept from earlier runs). Run on
 a quiet machine: ``.venv/bin/python bench/build_speed.py [--only issue corpora full]``.
@@ -26,7 +28,6 @@ import cProfile
 import json
 import os
 import pstats
-import random
 import shutil
 import subprocess
 import sys
@@ -42,10 +43,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
+from build_corpora import answers_folder, mixed_corpus  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import read_jsonl  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "bench" / "results" / "build_speed.json"
 BEFORE = "94ef511"  # the last commit before issue 17's changes
 STAGES = {  # stage: the function whose cumulative time it is
@@ -56,53 +56,6 @@ STAGES = {  # stage: the function whose cumulative time it is
     "write": "store.py:write",
     "load the new version": "store.py:load",
 }
-CHARS_PER_PASSAGE = 150  # about what the chunker makes of the bench corpora
-PER_FILE = 500  # documents per .txt of the 100k corpus
-
-
-def answers_folder(work: Path, answers: int | None) -> Path:
-    """The first ``answers`` meddialog_zh answers (all: ``None``) in one ``.txt``."""
-    docs = work / f"meddialog-{answers or 'all'}"
-    docs.mkdir()
-    texts = [row["text"] for row in read_jsonl(BENCH / "meddialog_zh" / "corpus.jsonl")]
-    (docs / "answers.txt").write_text("\n\n".join(texts[:answers]) + "\n", encoding="utf-8")
-    return docs
-
-
-def mixed_corpus(work: Path, passages: int, limit: int | None = None) -> Path:
-    """About ``passages`` passages from every bench corpus (each distinct text once), copied
-    as often as needed, shuffled with a fixed seed, ``PER_FILE`` documents per ``.txt``. Copy
-    ``r`` > 0 of a text starts each of its sentences with the tag ``〔r〕``, so no passage or
-    sentence repeats and every one is embedded. ``limit``: only the documents of the first
-    ``limit`` passages' worth of characters (the same order)."""
-    from qa.sentences import split_sentences
-
-    texts = list(dict.fromkeys(row["text"] for corpus in sorted(BENCH.glob("*/corpus.jsonl"))
-                               for row in read_jsonl(corpus)))
-    characters = sum(map(len, texts))
-    copies = -(-passages * CHARS_PER_PASSAGE // characters)
-    documents = []
-    for copy in range(copies):
-        for text in texts:
-            if copy:
-                starts = [start for start, _ in split_sentences(text)]
-                text = text[:starts[0] if starts else 0] + "".join(
-                    f"〔{copy}〕" + text[a:b] for a, b in zip(starts, starts[1:] + [len(text)]))
-            documents.append(text)
-    random.Random(0).shuffle(documents)
-    budget = (limit or passages) * CHARS_PER_PASSAGE
-    kept, used = [], 0
-    for text in documents:
-        if used >= budget:
-            break
-        kept.append(text)
-        used += len(text)
-    docs = work / f"mixed-{limit or passages}"
-    docs.mkdir()
-    for start in range(0, len(kept), PER_FILE):
-        (docs / f"part-{start // PER_FILE:04d}.txt").write_text(
-            "\n\n".join(kept[start:start + PER_FILE]) + "\n", encoding="utf-8")
-    return docs
 
 
 def build_once(docs: Path, index: Path, code: Path = ROOT, options: tuple = ()) -> dict:
@@ -248,41 +201,38 @@ def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
     return dict(out, measured=machine())
 
 
-def full_build(work: Path, passages: int, scale: dict, prefix: dict | None) -> dict:
-    """This checkout's build of the whole corpus once, and a projection to 1M passages: its
-    end-to-end rate for the embedding, plus the non-embedding parts measured at 1M by
-    ``bench/scale.py`` (dense index, write) and ``bench/keyword_build.py`` (keywords, scaled
-    from its largest size); peak memory on the line through the prefix's build and this one
-    (most of it is the model's, the same at any size)."""
+def project_1m(seconds: float, passages: int, what: str) -> dict:
+    """Hours for a 1M-passage build: ``seconds`` for ``passages`` (a whole measured build of
+    ``what``) scaled linearly, plus the parts that cost more at 1M than in proportion,
+    measured there: the dense index (an inverted file from 64k passages on) and writing
+    (``bench/scale.py``), and the keyword index (``bench/keyword_build.py``'s largest size,
+    scaled linearly)."""
+    scale = json.loads((OUT.parent / "scale.json").read_text())
+    big = next(r for r in scale["rows"] if r["passages"] == 1_000_000)
+    keyword = json.loads((OUT.parent / "keyword_build.json").read_text())["sizes"][-1]
+    others = big["dense_build_s"] + big["write_s"] + \
+        keyword["vectorised_s"] * 1_000_000 / keyword["passages"]
+    return {"hours": round((seconds * 1_000_000 / passages + others) / 3600, 1),
+            "basis": f"{what}: {passages:,} passages in {seconds:,.0f} s, scaled to 1M, plus "
+                     f"{others:.0f} s of dense index, keywords and writing measured at 1M"}
+
+
+def full_build(work: Path, passages: int) -> dict:
+    """This checkout's build of the whole corpus once, and a projection to 1M passages."""
     from speed import peak_gflops
 
     docs = mixed_corpus(work, passages)
     run = build_once(docs, work / "full")
     done = work_of(work / "full")
     row = dict(rates(run, done, peak_gflops()), work=done)
-    million = 1_000_000 / done["passages"]
-    keyword = json.loads((OUT.parent / "keyword_build.json").read_text())["sizes"][-1]
-    big = next(r for r in scale["rows"] if r["passages"] == 1_000_000)
-    others = big["dense_build_s"] + big["write_s"] + keyword["vectorised_s"] * \
-        1_000_000 / keyword["passages"]
-    peak_mb = run["peak_mb"]
-    if prefix:
-        small, big_mb = prefix["work"]["passages"], prefix["after"]["peak_mb"]
-        slope = max(0.0, (run["peak_mb"] - big_mb) / (done["passages"] - small))
-        peak_mb = run["peak_mb"] + slope * (1_000_000 - done["passages"])
-    row["projection_1m"] = {
-        "hours": round((run["seconds"] * million + others) / 3600, 1),
-        "peak_mb": round(peak_mb),
-        "basis": "the 100k build's seconds per passage, plus the dense index and writing "
-                 "measured at 1M (bench/scale.py) and keywords (bench/keyword_build.py, "
-                 "scaled linearly); memory on the line through the 5k and 100k builds"}
+    row["projection_1m"] = project_1m(run["seconds"], done["passages"], "the 100k build")
     return dict(row, measured=machine())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=["issue", "corpora"],
-                        choices=["issue", "corpora", "full"])
+                        choices=["issue", "corpora", "full", "project"])
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", default=BEFORE)
@@ -301,10 +251,12 @@ def main() -> None:
             result["before_after"] = before_after(work, args.before, args.prefix,
                                                   args.corpus_rounds)
         if "full" in args.only:
-            scale = json.loads((OUT.parent / "scale.json").read_text())
-            prefix = next((r for name, r in result.get("before_after", {}).get(
-                "corpora", {}).items() if name.startswith("mixed")), None)
-            result["full"] = full_build(work, args.passages, scale, prefix)
+            result["full"] = full_build(work, args.passages)
+        if "project" in args.only:  # from the before/after run's 100k-corpus prefix
+            name, row = next((n, r) for n, r in result["before_after"]["corpora"].items()
+                             if n.startswith("mixed"))
+            result["before_after"]["projection_1m"] = project_1m(
+                row["after"]["seconds"], row["work"]["passages"], f"now, {name}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False))

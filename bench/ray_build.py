@@ -35,25 +35,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
+from build_corpora import answers_folder  # noqa: E402
 from build_speed import build_once  # noqa: E402
-from qa.evaluate import read_jsonl  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "bench" / "results" / "ray_build.json"
 WAYS = {"local": (), "ray, 1 worker": ("--ray", "local", "--ray-workers", "1"),
         "ray, 2 workers": ("--ray", "local", "--ray-workers", "2")}
 CLUSTERS = (64, 256, 1024)  # worker cores of the projected clusters
-
-
-def corpus(work: Path, answers: int, per_file: int) -> Path:
-    docs = work / "docs"
-    docs.mkdir()
-    texts = [row["text"] for row in read_jsonl(BENCH / "meddialog_zh" / "corpus.jsonl")]
-    texts = texts[:answers]
-    for start in range(0, len(texts), per_file):
-        (docs / f"answers-{start // per_file:03d}.txt").write_text(
-            "\n\n".join(texts[start:start + per_file]) + "\n", encoding="utf-8")
-    return docs
 
 
 def same_index(a: Path, b: Path) -> dict:
@@ -106,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qa-ray-build-"))
     try:
-        docs = corpus(work, args.answers, args.per_file)
+        docs = answers_folder(work, args.answers, args.per_file)
         runs: dict[str, list[float]] = {way: [] for way in WAYS}
         embeds: dict[str, list[float]] = {way: [] for way in WAYS}
         others: list[float] = []

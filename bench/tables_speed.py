@@ -152,10 +152,10 @@ def build_before_after() -> list[str]:
              f"({d['corpora'][next(iter(d['corpora']))]['peak_gflops']:.0f} GFLOP/s). "
              f"Measured {measured(d['measured'])}"
              + (f"; the 100k build {measured(full['measured'])}." if full else ".")]
-    if full:
-        p = full["projection_1m"]
-        rows += ["", f"Projected for 1M passages: **{p['hours']:.1f} hours**, peak memory about "
-                 f"{p['peak_mb'] / 1024:.1f} GB ({p['basis']})."]
+    p = (full or d).get("projection_1m")
+    if p:
+        rows += ["", f"Projected for 1M passages on these two cores: **{p['hours']:.1f} hours** "
+                 f"({p['basis']})."]
     return rows
 
 

@@ -1,14 +1,14 @@
-"""A build's vectors and keyword ids, made chunk by chunk in a pipeline.
+"""A build's vectors and keyword ids, made chunk by chunk.
 
 Passages go through in chunks of :data:`CHUNK`; a chunk's texts (passages, then their
-sentences) are embedded in one call, each distinct text once, and a text whose vector the
-previous version knows is copied (:func:`embed_chunk`), so a chunk's vectors are the same
-wherever it is embedded: here (:func:`local_chunks`: a worker thread prepares the next
-chunk's texts and keyword tokens while the model, outside the GIL, embeds this one) or on Ray
-(:mod:`qa.ray_build`). :func:`embed_records` assembles the chunks in order: passage vectors
-in memory, sentence vectors straight into a ``.npy`` file mapped from disk, keyword tokens as
-int32 ids, so a large build holds the passage vectors and little else. Progress is shown in
-passages per second with the time left (:class:`BuildProgress`).
+sentences) are embedded in one call, each distinct text once, and a text whose vector is
+known (the live version's, or placed by an earlier chunk: :class:`KnownVectors`) is copied
+(:func:`embed_chunk`), so a chunk's vectors are the same wherever it is embedded: here
+(:func:`local_chunks`) or on Ray (:mod:`qa.ray_build`, where reading, embedding and the
+driver's assembling overlap). :func:`embed_records` assembles the chunks in order: passage
+vectors in memory, sentence vectors straight into a ``.npy`` file mapped from disk, keyword
+tokens as int32 ids, so a build holds the passage vectors and little else of the corpus
+twice. Progress is shown in passages per second with the time left (:class:`BuildProgress`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,36 @@ log = logging.getLogger(__name__)
 CHUNK = 512  # passages per pipeline step (with their sentences: about 2,000 texts)
 
 
+class KnownVectors(Mapping):
+    """Vectors by content hash: the live version's (``live``), and those this build has
+    already placed in its arrays (by the first 128 bits of the hash: small keys for
+    millions of texts), so a text repeated in a later chunk is copied, not embedded again."""
+
+    def __init__(self, live: dict[str, np.ndarray]):
+        self.live = live
+        self._placed: dict[bytes, tuple[np.ndarray, int]] = {}
+
+    def place(self, hashes: list[str], array: np.ndarray, start: int) -> None:
+        """Remember that the texts of ``hashes`` are at rows ``start...`` of ``array``."""
+        for row, digest in enumerate(hashes, start):
+            self._placed.setdefault(bytes.fromhex(digest[:32]), (array, row))
+
+    def __contains__(self, digest) -> bool:
+        return digest in self.live or bytes.fromhex(digest[:32]) in self._placed
+
+    def __getitem__(self, digest: str) -> np.ndarray:
+        if digest in self.live:
+            return self.live[digest]
+        array, row = self._placed[bytes.fromhex(digest[:32])]
+        return np.asarray(array[row], dtype=np.float32)
+
+    def __iter__(self):
+        return iter(self.live)
+
+    def __len__(self) -> int:
+        return len(self.live) + len(self._placed)
+
+
 @dataclass
 class BuildVectors:
     """What :func:`embed_records` made."""
@@ -44,14 +73,14 @@ class BuildVectors:
 
 
 class BuildProgress:
-    """Passages embedded so far, their rate and the time left: a progress bar, or (``bar``
-    false) a log line at most every ``every`` seconds."""
+    """Passages embedded so far, their rate and the time left: a progress bar (``bar``, for
+    more than a few passages), else a log line at most every ``every`` seconds."""
 
     def __init__(self, total: int, bar: bool, every: float = 30.0):
         self.total, self.done, self.every = total, 0.0, every
         self.started = self._last = time.perf_counter()
         self._bar = None
-        if bar and total:
+        if bar and total > 8:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, desc="Indexing", unit="passage", smoothing=0.05,
@@ -103,12 +132,12 @@ def chunk_tokens(records: list[Record], config) -> list[list[str]]:
     return [tokenize(r.embed_text(config.titles), config.unigrams) for r in records]
 
 
-def embed_chunk(encoder, texts: list[str], known: dict[str, np.ndarray],
-                advance=None) -> tuple[np.ndarray, int]:
+def embed_chunk(encoder, texts: list[str], known, advance=None,
+                hashes: list[str] | None = None) -> tuple[np.ndarray, int]:
     """Vectors of ``texts``: those ``known`` by content hash copied, each other distinct text
     embedded once, in one call (so a chunk's vectors do not depend on where it is embedded:
     the 8-bit model scales activations per batch). Returns them and how many were embedded."""
-    hashes = [content_hash(t) for t in texts]
+    hashes = hashes or [content_hash(t) for t in texts]
     fresh: dict[str, str] = {}
     for text, digest in zip(texts, hashes):
         if digest not in known:
@@ -124,34 +153,31 @@ def embed_chunk(encoder, texts: list[str], known: dict[str, np.ndarray],
     return out, len(fresh)
 
 
-def local_chunks(encoder, records: list[Record], config, known: dict[str, np.ndarray],
-                 meter: BuildProgress) -> Iterator[tuple[np.ndarray, list[list[str]], int]]:
-    """Per chunk of :data:`CHUNK` passages: the vectors of :func:`chunk_texts`, the keyword
-    tokens and how many texts were embedded, in this process. A worker thread prepares the
-    next chunk's texts and tokens while the model embeds this one."""
-    steps = (len(records) + CHUNK - 1) // CHUNK
-
-    def prepare(step: int) -> tuple[list[str], list[list[str]]]:
-        rows = records[step * CHUNK:(step + 1) * CHUNK]
-        return chunk_texts(rows, config), chunk_tokens(rows, config)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-prepare") as pool:
-        coming = pool.submit(prepare, 0) if steps else None
-        for step in range(steps):
-            texts, tokens = coming.result()
-            coming = pool.submit(prepare, step + 1) if step + 1 < steps else None
-            share = len(tokens) / len(texts)
-            vectors, embedded = embed_chunk(encoder, texts, known,
-                                            lambda done: meter.advance(done * share))
-            yield vectors, tokens, embedded
+def local_chunks(encoder, records: list[Record], config, known: KnownVectors,
+                 meter: BuildProgress):
+    """Per chunk of :data:`CHUNK` passages: the vectors of :func:`chunk_texts`, their hashes,
+    the keyword tokens and how many texts were embedded, in this process (texts ``known``
+    by then are copied). Chunks are prepared between embeddings, not beside them: with every
+    core in the model, a thread preparing the next chunk made builds slower here
+    (``docs/speed.md``)."""
+    for start in range(0, len(records), CHUNK):
+        rows = records[start:start + CHUNK]
+        texts, tokens = chunk_texts(rows, config), chunk_tokens(rows, config)
+        hashes = [content_hash(t) for t in texts]
+        share = len(rows) / len(texts)
+        vectors, embedded = embed_chunk(encoder, texts, known,
+                                        lambda done: meter.advance(done * share), hashes)
+        yield vectors, hashes, tokens, embedded
 
 
 def embed_records(records: list[Record], spans: np.ndarray, dimension: int, target: Path,
-                  compact: bool, chunks, meter: BuildProgress) -> BuildVectors:
+                  compact: bool, chunks, meter: BuildProgress,
+                  known: KnownVectors) -> BuildVectors:
     """Assemble a build from ``chunks`` (:func:`local_chunks`, or the same from Ray:
     :mod:`qa.ray_build`), in order: passage vectors in memory, sentence vectors into
     ``target`` (a ``.npy`` mapped from disk), keyword tokens numbered into the vocabulary in
-    passage order (``spans``: owner row, start, end of every sentence, in row order)."""
+    passage order (``spans``: owner row, start, end of every sentence, in row order); each
+    chunk's texts are placed in ``known`` before the next chunk is asked for."""
     n = len(records)
     passages = np.zeros((n, dimension), dtype=np.float32)
     sentences = np.lib.format.open_memmap(target, mode="w+", shape=(len(spans), dimension),
@@ -162,13 +188,15 @@ def embed_records(records: list[Record], spans: np.ndarray, dimension: int, targ
     owned = np.bincount(spans[:, 0], minlength=n) if len(spans) else np.zeros(n, np.int64)
     embedded = done = sentence_row = 0
     try:
-        for vectors, tokens, count in chunks:
+        for vectors, hashes, tokens, count in chunks:
             k = len(tokens)
             if done + k > n or len(vectors) - k != owned[done:done + k].sum():
                 raise RuntimeError(f"a chunk of the build does not line up at passage {done}: "
                                    f"{k} passages, {len(vectors) - k} sentences")
             passages[done:done + k] = vectors[:k]
             sentences[sentence_row:sentence_row + len(vectors) - k] = vectors[k:]
+            known.place(hashes[:k], passages, done)
+            known.place(hashes[k:], sentences, sentence_row)
             keyword_ids += [np.fromiter(map(vocabulary.__getitem__, t), dtype=np.int32,
                                         count=len(t)) for t in tokens]
             done, sentence_row, embedded = done + k, sentence_row + len(vectors) - k, \

@@ -119,7 +119,7 @@ class Encoder:
     def encode_passages(self, texts: list[str], batch_size: int = 32,
                         progress=False) -> np.ndarray:
         """Unit vectors of passages, shape ``(len(texts), dimension)``; ``progress``: a
-        progress bar, or a function called with the number of texts embedded so far."""
+        progress bar, or a function called with the number of texts each step embedded."""
         return self._encode(texts, self.passage_prompt, batch_size, progress)
 
     def count_tokens(self, text: str) -> int:

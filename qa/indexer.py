@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .build_vectors import BuildProgress, embed_records, embed_texts, local_chunks
+from .build_vectors import (BuildProgress, KnownVectors, embed_records, embed_texts,
+                            local_chunks)
 from .calibration import background_texts
 from .chunking import chunk_text
 from .sentences import split_sentences
@@ -127,8 +128,8 @@ def _previous_vectors(store: IndexStore, settings: dict) -> dict[str, np.ndarray
 def write_index(store: IndexStore, records: list[Record], encoder, config: IndexConfig,
                 corpus_hash: str, extra: dict | None = None, progress: bool = True,
                 ray=None) -> LoadedIndex:
-    """Embed (reusing unchanged vectors; on Ray, ``ray``: a :class:`qa.ray_build.RayCluster`,
-    everything), index and atomically write ``records``.
+    """Embed (reusing unchanged vectors; on Ray when ``ray`` is a
+    :class:`qa.ray_build.RayCluster`), index and atomically write ``records``.
 
     Returns:
         The new index, loaded. Its manifest's ``counts.embedded`` tells how many passage and
@@ -152,19 +153,20 @@ def write_index(store: IndexStore, records: list[Record], encoder, config: Index
             n, m = len(records), len(spans)
             compact = n >= dense_module.IVF_MIN_VECTORS if config.compact is None \
                 else config.compact
+            known = KnownVectors(known)
             meter = BuildProgress(n, progress)
             if ray is not None:
                 from .ray_build import ray_chunks
 
                 chunks = ray_chunks(ray, records, config, encoder.settings, encoder.dimension,
-                                    known, meter)
+                                    known)
             else:
                 chunks = local_chunks(encoder, records, config, known, meter)
             embedding = time.perf_counter()
             made = embed_records(records, spans, encoder.dimension,
-                                 scratch / "sentence_vectors.npy", compact, chunks, meter)
+                                 scratch / "sentence_vectors.npy", compact, chunks, meter, known)
             embedding = time.perf_counter() - embedding
-            background = embed_texts(encoder, background_texts(), known)
+            background = embed_texts(encoder, background_texts(), known.live)
             del known
             dense = DenseIndex.build(made.passages, encoder.dimension, compact=compact,
                                      progress=progress, exact=config.exact)

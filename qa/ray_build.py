@@ -10,8 +10,9 @@ the same index folder as a local build (:func:`qa.indexer.write_index`).
   (:data:`qa.build_vectors.CHUNK`); actors that each load the passage encoder once embed a
   chunk's texts in one call and count its keyword tokens (:func:`qa.build_vectors.embed_chunk`,
   ``chunk_tokens``), so every vector is the one a local build makes. Texts whose vectors the
-  live version has are not embedded again: the actors are told which and return only the
-  others; the driver fills the rest in. Chunks come back in order.
+  live version has, or that an earlier chunk holds, are not embedded again: the actors are
+  told which and return only the others; the driver fills the rest in. Chunks come back in
+  order.
 
 Workers must run the same versions of this package and its model as the driver: each task
 and actor reports its reader version, keyword tokenizer version and model identity, and a
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import build_vectors
-from .build_vectors import BuildProgress, chunk_texts, chunk_tokens, embed_chunk
+from .build_vectors import chunk_texts, chunk_tokens, embed_chunk
 from .errors import MissingDependencyError, QAError
 from .passage import Record, content_hash
 
@@ -207,9 +208,11 @@ class _ChunkEmbedder:
 
 
 def ray_chunks(cluster: RayCluster, records: list[Record], config, settings, dimension: int,
-               known: dict[str, np.ndarray], meter: BuildProgress):
-    """Per chunk of ``records``, in order: its vectors, keyword tokens and how many texts
-    were embedded, made by Ray actors (see :func:`qa.build_vectors.local_chunks`).
+               known):
+    """Per chunk of ``records``, in order: its vectors, their hashes, keyword tokens and how
+    many texts were embedded, made by Ray actors (see :func:`qa.build_vectors.local_chunks`);
+    texts ``known`` (:class:`qa.build_vectors.KnownVectors`) or in an earlier chunk are not
+    embedded again, as locally.
 
     Raises:
         QAError: Ray failed, or a worker runs another model or tokenizer version.
@@ -223,10 +226,12 @@ def ray_chunks(cluster: RayCluster, records: list[Record], config, settings, dim
 
     chunks = [records[step * size:(step + 1) * size] for step in range(steps)]
     hashes = [[content_hash(t) for t in chunk_texts(chunk, config)] for chunk in chunks]
-    items = [{"step": step, "records": json.dumps([r.to_json() for r in chunk],
-                                                  ensure_ascii=False),
-              "known": json.dumps(sorted({h for h in digests if h in known}))}
-             for step, (chunk, digests) in enumerate(zip(chunks, hashes))]
+    items, seen = [], set()  # texts of earlier chunks: placed in ``known`` before this one
+    for step, (chunk, digests) in enumerate(zip(chunks, hashes)):
+        copied = sorted({h for h in digests if h in known or h in seen})
+        items.append({"step": step, "known": json.dumps(copied),
+                      "records": json.dumps([r.to_json() for r in chunk], ensure_ascii=False)})
+        seen.update(digests)
     actors = min(cluster.actors(ray), steps)
     shipped = replace(settings, auth=None)  # what the actors need, never a password
     results = ray.data.from_items(items).map_batches(
@@ -248,11 +253,10 @@ def ray_chunks(cluster: RayCluster, records: list[Record], config, settings, dim
                 raise QAError(f"Ray returned chunk {expected} incomplete")
             vectors = np.zeros((len(digests), dimension), dtype=np.float32)
             vectors[rows] = fresh
-            for i, digest in enumerate(digests):
-                if digest in known:
-                    vectors[i] = known[digest]
+            for i in sorted(set(range(len(digests))) - set(rows)):
+                vectors[i] = known[digests[i]]
             expected += 1
-            yield vectors, tokens, int(row["embedded"])
+            yield vectors, digests, tokens, int(row["embedded"])
     except QAError:
         raise
     except Exception as exc:  # Ray wraps an actor's error in its own types

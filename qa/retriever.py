@@ -63,6 +63,7 @@ class Retriever:
         progress: show a progress bar while embedding.
         allow_empty: documents without any passage give an empty index (every question: not
             found) instead of an error (the chat's library may be empty).
+        ray: build on Ray (a :class:`qa.ray_build.RayCluster`; ``qa build --ray``).
     """
 
     def __init__(self, index_dir: str | Path, documents: list[str | Path] | None = None,

@@ -21,7 +21,7 @@ SEED = ROOT / "seeds" / "000_b0e56cfeed1eb8fd.txt"
 def cluster():
     """A local Ray runtime with two CPUs (ray.init(num_cpus=2)), started once for these tests
     by the build's own code, though RAY_ADDRESS names a cluster that is not there."""
-    ray = pytest.importorskip("ray")
+    import ray
     from qa.ray_build import RayCluster
 
     cluster = RayCluster("local", workers=2, cpus=2)
