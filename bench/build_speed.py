@@ -7,7 +7,8 @@
   model already loaded; rounds alternate (``--rounds``, medians); and where the build's time
   goes, from a profile of the same build in this process.
 - **before/after** (``--only corpora``): ``qa build`` by the code of ``--before`` (a git
-  worktree of that commit, the same virtual environment) and by this checkout, alternating, on
+  worktree of that commit, the same virtual environment) and by this checkout, alternating
+  (before first in even rounds, after first in odd ones), on
   the whole meddialog_zh corpus (one ``.txt``) and on the first ``--prefix`` passages' worth of
   the 100k-passage corpus (:func:`mixed_corpus`): passages, sentences and model tokens per
   second, CPU use (process CPU seconds / wall seconds / cores), the fp32-equivalent FLOP rate
@@ -182,9 +183,10 @@ def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
         out = {"before": before, "rounds": rounds, "corpora": {}}
         for name, docs in corpora.items():
             runs = {"before": [], "after": []}
-            for _ in range(rounds):
-                runs["before"].append(build_once(docs, work / "i-before", code))
-                runs["after"].append(build_once(docs, work / "i-after"))
+            for turn in range(rounds):  # before first in even rounds, after first in odd ones
+                for side in ("before", "after")[::1 if turn % 2 == 0 else -1]:
+                    runs[side].append(build_once(docs, work / f"i-{side}",
+                                                 code if side == "before" else ROOT))
             done = work_of(work / "i-after")
             peak = peak_gflops()
             row = {"work": done, "peak_gflops": round(peak, 1)}
