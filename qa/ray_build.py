@@ -192,9 +192,10 @@ class _ChunkEmbedder:
         for step, chunk, known in zip(batch["step"], batch["records"], batch["known"]):
             records = [Record(**r) for r in json.loads(chunk)]
             texts = chunk_texts(records, self.config)
+            hashes = [content_hash(t) for t in texts]
             placeholders = dict.fromkeys(json.loads(known), self.zero)  # the driver has them
-            vectors, embedded = embed_chunk(self.encoder, texts, placeholders)
-            rows = [i for i, text in enumerate(texts) if content_hash(text) not in placeholders]
+            vectors, embedded = embed_chunk(self.encoder, texts, placeholders, hashes=hashes)
+            rows = [i for i, digest in enumerate(hashes) if digest not in placeholders]
             out["step"].append(int(step))
             out["rows"].append(json.dumps(rows))
             out["vectors"].append(vectors[rows].astype(np.float32).tobytes())

@@ -4,7 +4,6 @@ import logging
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import qa.build_vectors as build_vectors
@@ -12,6 +11,8 @@ from qa.errors import QAError
 from qa.passage import Record
 from qa.retriever import Retriever
 from qa.store import IndexStore
+
+from indexes import assert_same_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_b0e56cfeed1eb8fd.txt"
@@ -49,14 +50,7 @@ def library(tmp_path):
 
 def _compare(local, remote) -> None:
     assert [r.to_json() for r in remote.records] == [r.to_json() for r in local.records]
-    assert np.array_equal(np.asarray(remote.sentence_spans), np.asarray(local.sentence_spans))
-    for key in ("data", "indices", "indptr"):
-        assert np.array_equal(np.asarray(remote.keyword._bm25.scores[key]),
-                              np.asarray(local.keyword._bm25.scores[key]))
-    assert remote.keyword._bm25.vocab_dict == local.keyword._bm25.vocab_dict
-    for mine, theirs in ((remote.dense.vectors(), local.dense.vectors()),
-                         (np.asarray(remote.sentences), np.asarray(local.sentences))):
-        assert mine.shape == theirs.shape and (mine * theirs).sum(axis=1).min() >= 0.999
+    assert_same_index(remote, local, min_cosine=0.999)
     for field in ("documents", "skipped", "duplicates", "counts"):
         assert remote.manifest[field] == local.manifest[field], field
 
