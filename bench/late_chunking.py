@@ -38,11 +38,25 @@ from qa.answers import answer_key  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, evaluate, read_jsonl, read_qrels  # noqa: E402
 from qa.evidence import IndexArrays  # noqa: E402
-from qa.int8 import PROMPT, token_batches  # noqa: E402
+from qa.int8 import PROMPT  # noqa: E402
 
 DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
             "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
 OUT = ROOT / "bench" / "results" / "late_chunking.json"
+BATCH_TOKENS = 512
+
+
+def token_batches(encodings: list) -> list[list[int]]:
+    """Text positions grouped, longest first, so each batch pads to at most BATCH_TOKENS."""
+    order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+    batches: list[list[int]] = []
+    for i in order:
+        width = len(encodings[batches[-1][0]].ids) if batches else 0
+        if batches and width * (len(batches[-1]) + 1) <= BATCH_TOKENS:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 class LateEncoder:

@@ -135,8 +135,7 @@ def chunk_tokens(records: list[Record], config) -> list[list[str]]:
 def embed_chunk(encoder, texts: list[str], known, advance=None,
                 hashes: list[str] | None = None) -> tuple[np.ndarray, int]:
     """Vectors of ``texts``: those ``known`` by content hash copied, each other distinct text
-    embedded once, in one call (so a chunk's vectors do not depend on where it is embedded:
-    the 8-bit model scales activations per batch). Returns them and how many were embedded."""
+    embedded once, in one call. Returns them and how many were embedded."""
     hashes = hashes or [content_hash(t) for t in texts]
     fresh: dict[str, str] = {}
     for text, digest in zip(texts, hashes):

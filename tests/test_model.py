@@ -86,10 +86,9 @@ def test_int8_passages_match_the_converted_model(encoder):
     cosines = (fast.encode_passages(TEXTS) * exact).sum(axis=1)
     seen = dict(zip(TEXTS, cosines.round(5)))
     assert cosines.min() >= INT8_MIN_COSINE and cosines.mean() >= INT8_MEAN_COSINE, seen
-    alone = np.stack([fast.encode_passages([text])[0] for text in TEXTS])  # other scales
-    cosines = (alone * exact).sum(axis=1)
-    assert cosines.min() >= INT8_MIN_COSINE and cosines.mean() >= INT8_MEAN_COSINE, \
-        dict(zip(TEXTS, cosines.round(5)))
+    together = fast.encode_passages(TEXTS)
+    alone = np.stack([fast.encode_passages([text])[0] for text in TEXTS])
+    assert np.array_equal(alone, together)  # a text's vector does not depend on its company
     assert fast.encode_passages([]).shape == (0, 384)
 
 
