@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml $(LOCK)
 lock:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install $(UV)
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra ray --generate-hashes $(if $(UPGRADE),--upgrade) \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra ray --extra milvus --generate-hashes $(if $(UPGRADE),--upgrade) \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	  --find-links /opt/wheels -c requirements/constraints.txt -o $(LOCK)
 

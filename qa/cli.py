@@ -1,4 +1,4 @@
-"""The ``qa`` command: build, sync, ask, eval, serve, user, token. Thin wiring over the library.
+"""The ``qa`` command: build, sync, export, ask, eval, serve, user, token. Thin wiring over the library.
 
 Log lines of the ``qa`` logger go to stderr: INFO by default (builds and why, conversions,
 exports, the chat's questions), ``-v`` adds DEBUG, ``-q`` keeps warnings and errors only.
@@ -113,6 +113,27 @@ def cmd_sync(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from . import milvus
+    from .errors import QAError
+    from .indexer import config_from_json
+    from .store import IndexStore
+
+    settings = _settings(args)
+    folder = Path(args.index) if args.index else settings.index_root / settings.docs_dir.name
+    loaded = IndexStore(folder).load()
+    if loaded is None:
+        raise QAError(f"{folder} holds no index; run `qa build` first")
+    uri = args.uri or settings.milvus_address
+    base = milvus.collection_base(folder)
+    client = milvus.client(uri, args.token or settings.milvus_token)
+    counts = milvus.publish(loaded, client, base, config_from_json(loaded.manifest["config"]),
+                            full=args.full)
+    print(f"exported {folder} (version {loaded.folder.name}) to Milvus {uri} as {base}: "
+          f"{counts['sent']} passages sent, {counts['deleted']} deleted, {counts['kept']} kept")
+    return 0
+
+
 def cmd_ask(args) -> int:
     settings = _settings(args)
     passages = _retriever(args, settings).retrieve(args.question, k=args.k, history=args.history,
@@ -209,6 +230,19 @@ def parser() -> argparse.ArgumentParser:
                       help="seconds between looks with --watch (default 2)")
     common(sync)
     sync.set_defaults(func=cmd_sync)
+
+    export = sub.add_parser("export", help="copy an index folder into Milvus (what "
+                            "QA_BACKEND=milvus serves)")
+    export.add_argument("--to", choices=["milvus"], required=True)
+    export.add_argument("--index", help="index folder (default: the documents' index)")
+    export.add_argument("--uri", help="Milvus: http://host:19530 or a Milvus Lite path "
+                        "(default: $QA_MILVUS_URI, else <index root>/milvus.db)")
+    export.add_argument("--token", help="Milvus credentials (default: $QA_MILVUS_TOKEN)")
+    export.add_argument("--full", action="store_true",
+                        help="drop the collections and write them again")
+    docs_option(export)
+    common(export)
+    export.set_defaults(func=cmd_export)
 
     ask = sub.add_parser("ask", help="answer a question from the index")
     ask.add_argument("question")

@@ -48,6 +48,13 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | ``0``: never                             |
 | ``QA_RAY_ADDRESS``   | unset                          | ``qa build`` runs on Ray: ``local`` (a   |
 |                      |                                | runtime here), ``auto`` or ``HOST:PORT`` |
+| ``QA_BACKEND``       | ``faiss``                      | ``milvus``: questions answered from      |
+|                      |                                | Milvus (:mod:`qa.milvus`), the index     |
+|                      |                                | folder published to it after each build  |
+| ``QA_MILVUS_URI``    | ``<index root>/milvus.db``     | Milvus: a server (``http://host:19530``) |
+|                      |                                | or a Milvus Lite folder (a path)         |
+| ``QA_MILVUS_TOKEN``  | unset                          | Milvus credentials (``user:password`` or |
+|                      |                                | an API key)                              |
 | ``GRADIO_TEMP_DIR``  | ``<uploads>/.incoming``        | where the page receives uploads          |
 | ``HF_HUB_OFFLINE``   | unset                          | ``1``: never download (errors say so)    |
 """
@@ -62,6 +69,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = "default"
 PASSAGE_BACKENDS = ("auto", "int8", "torch")
 QUERY_BACKENDS = ("nano", "torch")
+INDEX_BACKENDS = ("faiss", "milvus")
 APP_NAME = "qa-chat"
 
 
@@ -124,6 +132,9 @@ class Settings:
     watch_seconds: int = 5
     ocr: bool = True
     ray_address: str | None = None
+    backend: str = "faiss"
+    milvus_uri: str | None = None
+    milvus_token: str = ""
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -143,7 +154,8 @@ class Settings:
                    "QA_WATCH": "watch_seconds", "QA_RATE_LIMIT": "rate_limit",
                    "QA_UPLOAD_LIMIT_MB": "upload_limit_mb"}
         texts = {"QA_MODEL": "model", "QA_DEVICE": "device", "GRADIO_SERVER_NAME": "host",
-                 "QA_RAY_ADDRESS": "ray_address"}
+                 "QA_RAY_ADDRESS": "ray_address", "QA_MILVUS_URI": "milvus_uri",
+                 "QA_MILVUS_TOKEN": "milvus_token"}
         overrides: dict = {}
         for variable, name in paths.items():
             if env.get(variable):
@@ -177,7 +189,17 @@ class Settings:
             if backend not in QUERY_BACKENDS:
                 raise QAError(f"QA_QUERY_BACKEND={backend!r}: use one of {QUERY_BACKENDS}")
             overrides["query_backend"] = backend
+        if env.get("QA_BACKEND"):
+            backend = env["QA_BACKEND"].strip().lower()
+            if backend not in INDEX_BACKENDS:
+                raise QAError(f"QA_BACKEND={backend!r}: use one of {INDEX_BACKENDS}")
+            overrides["backend"] = backend
         return replace(cls(), **overrides)
+
+    @property
+    def milvus_address(self) -> str:
+        """``QA_MILVUS_URI``, or the Milvus Lite folder ``milvus.db`` in the index root."""
+        return self.milvus_uri or str(self.index_root / "milvus.db")
 
     @property
     def int8_passages(self) -> bool:

@@ -89,38 +89,34 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     ``within``, when given, are candidates too)."""
     tokens = list(question.tokens)
     question_group = SCRIPT_CODES[script_of(question.text)]
-    bm25 = index.keyword.scores(tokens)
     bound = index.keyword.upper_bound(tokens)
-    translated = index.keyword.term_scores(question.terms) if question.terms else None
     baseline = arrays.baseline(vector)
     if arrays.exact:
+        bm25 = index.keyword.scores(tokens)
+        translated = index.keyword.term_scores(question.terms) if question.terms else None
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
         return fusion.combine(passage_cos, sentence_best, sentence_cos, bm25, bound,
                               arrays.groups, baseline, question_group, recipe,
                               translated=translated, question_tokens=len(tokens))
-    return _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
+    keywords = index.keyword.query(tokens, question.terms)
+    return _gather_candidates(index, arrays, vector, keywords, bound, baseline,
                               question_group, recipe, len(tokens), within)
 
 
-def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest nonzero ``scores`` (any order)."""
-    rows = np.flatnonzero(scores)  # (argpartition over many tied zeros is slow)
-    if len(rows) > k:
-        rows = rows[np.argpartition(scores[rows], -k)[-k:]]
-    return rows
-
-
-def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
-                       question_group, recipe, question_tokens, within=None):
+def _gather_candidates(index, arrays, vector, keywords, bound, baseline, question_group,
+                       recipe, question_tokens, within=None):
+    """:func:`gather` over candidates: the dense index's and the keyword side's best
+    :data:`CANDIDATES` (``keywords``: a :class:`qa.lexical.KeywordQuery` or the Milvus
+    backend's), the rows ``within`` and the reference sample."""
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
-    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], _top_nonzero(bm25, CANDIDATES))
+    rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keywords.top(CANDIDATES))
     if within is not None:
         rows = np.union1d(rows, within)
-    if translated is not None:
-        rows = np.union1d(rows, _top_nonzero(translated[0], CANDIDATES))
+    if keywords.terms:
+        rows = np.union1d(rows, keywords.term_top(CANDIDATES))
     rows = np.setdiff1d(rows, arrays.reference, assume_unique=True)
     sentence_rows, sentence_vectors = arrays.sentences_of(rows)
     passage_cos = np.concatenate([arrays.dense.vectors_at(rows) @ vector,
@@ -130,12 +126,11 @@ def _gather_candidates(index, arrays, vector, bm25, bound, translated, baseline,
     everything = np.concatenate([rows, arrays.reference])
     sentence_best = arrays.sentence_max(sentence_scores, passage_cos, everything)
     reference = np.arange(len(rows), len(everything))
-    candidate_translated = None
-    if translated is not None:
-        candidate_translated = (translated[0][everything], translated[1])
-    part = fusion.combine(passage_cos, sentence_best, sentence_scores, bm25[everything], bound,
-                          arrays.groups[everything], baseline[everything], question_group,
-                          recipe, reference, candidate_translated, question_tokens)
+    candidate_translated = keywords.term_at(everything) if keywords.terms else None
+    part = fusion.combine(passage_cos, sentence_best, sentence_scores, keywords.at(everything),
+                          bound, arrays.groups[everything], baseline[everything],
+                          question_group, recipe, reference, candidate_translated,
+                          question_tokens)
     full = {name: np.full(n, np.nan, dtype=np.float32)
             for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
     fused = np.full(n, -np.inf, dtype=np.float32)

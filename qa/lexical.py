@@ -146,6 +146,10 @@ class KeywordIndex:
                 bound += max(bounds)
         return total, bound
 
+    def query(self, tokens: list[str], terms=()) -> "KeywordQuery":
+        """One question's keyword evidence for the candidate ranking (:mod:`qa.evidence`)."""
+        return KeywordQuery(self, list(tokens), tuple(terms or ()))
+
     def upper_bound(self, tokens: list[str]) -> float:
         """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf`` (:func:`idf`),
         unknown tokens counted at the idf of a term no passage contains."""
@@ -191,6 +195,49 @@ class KeywordIndex:
         except (OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"{folder}: unreadable keyword index ({exc})") from exc
         return cls(bm25, size)
+
+
+class KeywordQuery:
+    """A question's keyword scores, asked for by the candidate ranking: the best rows
+    (:meth:`top`, :meth:`term_top` for translated keywords) and the scores at given rows
+    (:meth:`at`, :meth:`term_at`). Here every passage is scored once, on first use; the Milvus
+    backend answers the same questions with searches (:mod:`qa.milvus`)."""
+
+    def __init__(self, index: KeywordIndex, tokens: list[str], terms: tuple):
+        self.index, self.tokens, self.terms = index, tokens, terms
+        self._scores: np.ndarray | None = None
+        self._translated: tuple[np.ndarray, float] | None = None
+
+    def scores(self) -> np.ndarray:
+        if self._scores is None:
+            self._scores = self.index.scores(self.tokens)
+        return self._scores
+
+    def translated(self) -> tuple[np.ndarray, float]:
+        if self._translated is None:
+            self._translated = self.index.term_scores(self.terms)
+        return self._translated
+
+    def top(self, k: int) -> np.ndarray:
+        return top_nonzero(self.scores(), k)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        return self.scores()[rows]
+
+    def term_top(self, k: int) -> np.ndarray:
+        return top_nonzero(self.translated()[0], k)
+
+    def term_at(self, rows: np.ndarray) -> tuple[np.ndarray, float]:
+        scores, bound = self.translated()
+        return scores[rows], bound
+
+
+def top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest nonzero ``scores`` (any order)."""
+    rows = np.flatnonzero(scores)  # (argpartition over many tied zeros is slow)
+    if len(rows) > k:
+        rows = rows[np.argpartition(scores[rows], -k)[-k:]]
+    return rows
 
 
 def _lucene_scores(ids: list[np.ndarray], vocabulary_size: int, k1: float, b: float,

@@ -125,6 +125,10 @@ class Retriever:
         if now - self._checked < RECHECK_SECONDS:
             return False
         self._checked = now
+        if self.settings.backend == "milvus":
+            from . import milvus
+
+            return milvus.live_version(*self._milvus()) not in (None, self._index.folder.name)
         try:
             live = self.store.current()
         except IndexCorruptError:
@@ -135,7 +139,8 @@ class Retriever:
         """Answer from the live version from now on; keep the one in memory when it cannot be
         loaded."""
         try:
-            loaded = self.store.load()
+            loaded = self._serving(None, publish=False) if self.settings.backend == "milvus" \
+                else self.store.load()
         except IndexCorruptError as exc:
             log.warning("a new version of %s cannot be loaded, keeping the one in use: %s",
                         self.store.folder, exc)
@@ -151,6 +156,7 @@ class Retriever:
             if reason:
                 log.info("building the index %s: %s", self.store.folder, reason)
                 loaded = self._build()
+        loaded = self._serving(loaded)
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
         expected = self.model_info()
@@ -177,7 +183,7 @@ class Retriever:
         """Build the index from its source now (reading only what changed, or taking files
         from ``parsed``: see :class:`qa.sources.FileSource`) and answer from it. Questions are
         answered from the previous index until the new one is written."""
-        loaded = self._build(parsed)
+        loaded = self._serving(self._build(parsed))
         with self._lock:
             self._index, self._arrays = loaded, IndexArrays(loaded)
         return loaded
@@ -197,8 +203,36 @@ class Retriever:
         live = self.store.current()
         loaded = held if held is not None and live == held.folder else self._load_or_none()
         if loaded is not None and self.source is not None and self._stale(loaded) is None:
+            if held is not None and held.folder.name != loaded.folder.name:  # Milvus behind
+                served = self._serving(loaded)
+                with self._lock:
+                    self._index, self._arrays = served, IndexArrays(served)
+                return served
             return None
         return self.rebuild()
+
+    def _milvus(self):
+        """The Milvus client and collection name of this index (``QA_BACKEND=milvus``)."""
+        from . import milvus
+
+        return (milvus.client(self.settings.milvus_address, self.settings.milvus_token),
+                milvus.collection_base(self.store.folder))
+
+    def _serving(self, loaded: LoadedIndex | None, publish: bool = True) -> LoadedIndex | None:
+        """What questions are answered from: the local version ``loaded``, or with
+        ``QA_BACKEND=milvus`` the index in Milvus, brought up to date with ``loaded`` first
+        (:func:`qa.milvus.publish`, unless not ``publish``)."""
+        if self.settings.backend != "milvus":
+            return loaded
+        from . import milvus
+        from .fileio import exclusive
+
+        client, base = self._milvus()
+        if publish and loaded is not None and milvus.live_version(client, base) != \
+                loaded.folder.name:
+            with exclusive(self.store.lock_path, "publishing the index to Milvus"):
+                milvus.publish(loaded, client, base, self.config)
+        return milvus.load(client, base)
 
     def _stale(self, loaded: LoadedIndex) -> str | None:
         """Why ``loaded`` no longer matches the documents and settings, or ``None``."""
