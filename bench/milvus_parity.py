@@ -88,7 +88,10 @@ def main() -> None:
     from qa.config import Settings
 
     settings = Settings.from_env()
-    out = {"measured": machine(), "sets": {}}
+    from importlib.metadata import version
+
+    out = {"measured": machine(), "pymilvus": version("pymilvus"),
+           "milvus_lite": version("milvus-lite"), "sets": {}}
     with tempfile.TemporaryDirectory(prefix="milvus-parity-") as work:
         for name in args.sets:
             uri = str(Path(work) / f"{name}.db")

@@ -220,3 +220,25 @@ def ray_build() -> list[str]:
                     f"({r['embedding_hours']:,.1f} + {r['driver_hours']:,.1f}) | "
                     f"{r['driver_passage_vectors_gb']:,} GB |")
     return rows
+
+
+def milvus_parity() -> list[str]:
+    """The FAISS folder against the same index served from Milvus Lite, per dev set
+    (bench/milvus_parity.py)."""
+    d = load_json("milvus_parity")
+    rows = ["| dev set | passages | recall@1 FAISS / Milvus | MRR@10 FAISS / Milvus | "
+            "answer accuracy FAISS / Milvus | same first passage | retrieve() p50 ms FAISS / "
+            "Milvus | p95 ms | publish s |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in d["sets"].items():
+        f, m = r["faiss"], r["milvus"]
+        accuracy = (f"{f['answer@1|right']:.4f} / {m['answer@1|right']:.4f}"
+                    if f.get("answer@1|right") is not None else "—")
+        lf, lm = r["latency_ms"]["faiss"], r["latency_ms"]["milvus"]
+        rows.append(f"| {name} | {r['passages']:,} | {f['recall@1']:.4f} / {m['recall@1']:.4f} | "
+                    f"{f['mrr@10']:.4f} / {m['mrr@10']:.4f} | {accuracy} | "
+                    f"{r['same_first_passage']:.2%} | {ms(lf['p50'])} / {ms(lm['p50'])} | "
+                    f"{ms(lf['p95'])} / {ms(lm['p95'])} | {r['publish_seconds']:.0f} |")
+    rows += ["", f"Milvus Lite {d.get('milvus_lite', '')} in the process, pymilvus "
+             f"{d.get('pymilvus', '')}; latency over {next(iter(d['sets'].values()))['latency_ms']['faiss']['n']} "
+             f"questions a set, the backends alternating. Measured {measured(d['measured'])}."]
+    return rows
