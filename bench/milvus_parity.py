@@ -9,7 +9,7 @@ get the same first passage. Latency: ``retrieve()`` of the first ``--latency`` q
 each backend in turn per question (alternating which goes first), after one warm-up
 question; medians and 95th percentiles. Also the publish time.
 
-Writes ``bench/results/milvus_parity.json``. Run:
+Writes ``bench/results/milvus_parity.json`` (sets not run are kept from earlier runs). Run:
 ``.venv/bin/python bench/milvus_parity.py [--sets cmrc2018 drcd xquad_en2zh] [--latency 200]``.
 """
 
@@ -90,12 +90,15 @@ def main() -> None:
     settings = Settings.from_env()
     from importlib.metadata import version
 
-    out = {"measured": machine(), "pymilvus": version("pymilvus"),
-           "milvus_lite": version("milvus-lite"), "sets": {}}
+    path = Path(args.out)
+    out = json.loads(path.read_text()) if path.exists() else {"sets": {}}  # others kept
+    out.update({"measured": machine(), "pymilvus": version("pymilvus"),
+                "milvus_lite": version("milvus-lite")})
     with tempfile.TemporaryDirectory(prefix="milvus-parity-") as work:
         for name in args.sets:
             uri = str(Path(work) / f"{name}.db")
             out["sets"][name] = compare(name, Path(args.bench), settings, uri, args.latency)
+            out["sets"][name]["measured"] = out["measured"]
             print(name, json.dumps(out["sets"][name]), flush=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
 

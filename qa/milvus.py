@@ -82,12 +82,17 @@ def client(uri: str, token: str = ""):
     key = (str(uri), token or "")
     with _CLIENTS_LOCK:
         if key not in _CLIENTS:
-            if "://" not in str(uri):  # Milvus Lite
+            options = {}
+            if "://" not in str(uri):  # Milvus Lite, in this process
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
                 for name in ("pymilvus.client.iterator.query_iterator", "grpc._server"):
                     logging.getLogger(name).addFilter(_LiteNoise())
+                # no keep-alive pings: Lite's server answers pymilvus's every-10-s pings
+                # with GOAWAY "too_many_pings" (a reconnect and two log lines each time)
+                options = {"grpc_options": {"grpc.keepalive_time_ms": 2**31 - 1,
+                                            "grpc.keepalive_permit_without_calls": False}}
             try:
-                _CLIENTS[key] = MilvusClient(uri=str(uri), token=token or "")
+                _CLIENTS[key] = MilvusClient(uri=str(uri), token=token or "", **options)
             except Exception as exc:  # pymilvus raises its own MilvusException types
                 raise QAError(f"cannot open Milvus at {uri}: {exc}") from exc
         return _CLIENTS[key]
