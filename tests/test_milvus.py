@@ -166,3 +166,38 @@ def test_backend_settings():
     assert Settings.from_env({"QA_INDEX_ROOT": "/x"}).milvus_address == "/x/milvus.db"
     with pytest.raises(QAError, match="QA_BACKEND"):
         Settings.from_env({"QA_BACKEND": "elastic"})
+
+
+def test_the_chat_server_answers_from_milvus_and_uploads_reach_it(tmp_path_factory,
+                                                                  running_app):
+    """The real app with QA_BACKEND=milvus (Milvus Lite in <index root>/milvus.db) beside the
+    FAISS one: the same API answers; an upload and its removal go to the collection."""
+    import httpx
+    from conftest import start_app
+
+    runs = start_app(tmp_path_factory.mktemp("milvus-app"), QA_BACKEND="milvus")
+    app = next(runs)
+    try:
+        with httpx.Client(base_url=app["url"], timeout=120) as remote, \
+                httpx.Client(base_url=running_app["url"], timeout=120) as local:
+            for question in QUESTIONS[:4]:
+                body = {"question": question, "k": 5, "possible": True}
+                mine = remote.post("/api/retrieve", json=body)
+                assert mine.status_code == 200
+                assert mine.json() == local.post("/api/retrieve", json=body).json(), question
+            added = remote.post("/api/documents", files=[("files", (
+                "pump.md", "# 泵站\n\n新泵站每天供水五万吨，2008年投入使用。\n".encode(),
+                "text/plain"))])
+            assert added.status_code == 201, added.text
+            found = remote.post("/api/retrieve", json={"question": "新泵站每天供水多少吨",
+                                                       "k": 1, "possible": True}).json()
+            assert found["passages"][0]["source"].endswith("pump.md")
+            source = found["passages"][0]["source"]
+            assert remote.delete(f"/api/documents/{source}").status_code == 200
+            again = remote.post("/api/retrieve", json={"question": "新泵站每天供水多少吨",
+                                                       "k": 5, "possible": True}).json()
+            assert not any(p["source"].endswith("pump.md") for p in again["passages"])
+        db = app["base"] / "index" / "milvus.db"
+        assert db.is_dir() and "GOAWAY" not in (app["base"] / "app.log").read_text()
+    finally:
+        next(runs, None)
