@@ -55,6 +55,9 @@ cache is the user's cache folder (``$XDG_CACHE_HOME/qa-chat``) either way.
 |                      |                                | or a Milvus Lite folder (a path)         |
 | ``QA_MILVUS_TOKEN``  | unset                          | Milvus credentials (``user:password`` or |
 |                      |                                | an API key)                              |
+| ``QA_MILVUS_PUBLISH`` | ``1``                         | ``0``: this process only answers from    |
+|                      |                                | Milvus, never builds nor publishes (the  |
+|                      |                                | chat/API replicas of one builder)        |
 | ``GRADIO_TEMP_DIR``  | ``<uploads>/.incoming``        | where the page receives uploads          |
 | ``HF_HUB_OFFLINE``   | unset                          | ``1``: never download (errors say so)    |
 """
@@ -135,6 +138,7 @@ class Settings:
     backend: str = "faiss"
     milvus_uri: str | None = None
     milvus_token: str = ""
+    milvus_publish: bool = True
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -170,7 +174,8 @@ class Settings:
                 except ValueError:
                     raise QAError(f"{variable}={env[variable]!r} is not a whole number") from None
         flags = {"QA_LOG_QUESTIONS": "log_questions", "QA_EXACT": "exact",
-                 "HF_HUB_OFFLINE": "offline", "QA_OCR": "ocr", "QA_INSECURE": "insecure"}
+                 "HF_HUB_OFFLINE": "offline", "QA_OCR": "ocr", "QA_INSECURE": "insecure",
+                 "QA_MILVUS_PUBLISH": "milvus_publish"}
         for variable, name in flags.items():
             if env.get(variable):
                 overrides[name] = _flag(env[variable])

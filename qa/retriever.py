@@ -14,7 +14,7 @@ import numpy as np
 from . import calibration, fusion
 from .bilingual import dictionary
 from .config import Settings
-from .errors import IndexCorruptError, IndexMismatchError
+from .errors import DocumentError, IndexCorruptError, IndexMismatchError
 from .answers import answer_span
 from .evidence import IndexArrays, gather, keyword_weights
 from .followup import resolve
@@ -149,9 +149,18 @@ class Retriever:
             log.info("answering from the new version %s", loaded.folder.name)
             self._index, self._arrays = loaded, IndexArrays(loaded)
 
+    @property
+    def serves_only(self) -> bool:
+        """Whether this process only answers from Milvus (``QA_MILVUS_PUBLISH=0``): it never
+        builds nor publishes, whatever its documents folder holds."""
+        return self.settings.backend == "milvus" and not self.settings.milvus_publish
+
     def _open(self) -> LoadedIndex:
-        loaded = self.store.load() if self.source is None else self._load_or_none()
-        if self.source is not None:
+        if self.serves_only:
+            loaded = self._serving(None, publish=False)
+        else:
+            loaded = self.store.load() if self.source is None else self._load_or_none()
+        if self.source is not None and not self.serves_only:
             reason = "there is no index yet" if loaded is None else self._stale(loaded)
             if reason:
                 log.info("building the index %s: %s", self.store.folder, reason)
@@ -182,7 +191,14 @@ class Retriever:
     def rebuild(self, parsed: dict | None = None) -> LoadedIndex:
         """Build the index from its source now (reading only what changed, or taking files
         from ``parsed``: see :class:`qa.sources.FileSource`) and answer from it. Questions are
-        answered from the previous index until the new one is written."""
+        answered from the previous index until the new one is written.
+
+        Raises:
+            DocumentError: this process only answers from Milvus (:attr:`serves_only`).
+        """
+        if self.serves_only:
+            raise DocumentError("this server only answers from Milvus (QA_MILVUS_PUBLISH=0): "
+                                "add documents where the index is built")
         loaded = self._serving(self._build(parsed))
         with self._lock:
             self._index, self._arrays = loaded, IndexArrays(loaded)
@@ -197,19 +213,33 @@ class Retriever:
 
     def refresh(self) -> LoadedIndex | None:
         """Rebuild (the incremental way, :meth:`rebuild`) when the documents or settings no
-        longer match the live index; ``None`` when they do (nothing is written then)."""
+        longer match the live index; ``None`` when they do (nothing is written then) and
+        always for a process that only answers from Milvus."""
+        if self.serves_only:
+            return None
         with self._lock:
             held = self._index
         live = self.store.current()
         loaded = held if held is not None and live == held.folder else self._load_or_none()
         if loaded is not None and self.source is not None and self._stale(loaded) is None:
-            if held is not None and held.folder.name != loaded.folder.name:  # Milvus behind
+            if self._milvus_behind(held, loaded):
                 served = self._serving(loaded)
                 with self._lock:
                     self._index, self._arrays = served, IndexArrays(served)
                 return served
             return None
         return self.rebuild()
+
+    def _milvus_behind(self, held: LoadedIndex | None, local: LoadedIndex) -> bool:
+        """With ``QA_BACKEND=milvus``: whether Milvus serves another version than the local
+        folder's ``local`` (``held``: what this process answers from, when loaded)."""
+        if self.settings.backend != "milvus":
+            return False
+        if held is not None:
+            return held.folder.name != local.folder.name
+        from . import milvus
+
+        return milvus.live_version(*self._milvus()) != local.folder.name
 
     def _milvus(self):
         """The Milvus client and collection name of this index (``QA_BACKEND=milvus``)."""

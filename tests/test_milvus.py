@@ -11,7 +11,7 @@ import pytest
 import qa.milvus as milvus
 from qa.cli import main
 from qa.config import Settings
-from qa.errors import IndexMismatchError, QAError
+from qa.errors import DocumentError, IndexMismatchError, QAError
 from qa.retriever import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,12 +95,36 @@ def test_milvus_answers_as_faiss_and_follows_changes(tmp_path, settings, encoder
 
 def test_a_process_without_the_folder_serves_from_milvus(tmp_path, settings, encoder, library):
     local, remote, served = _pair(settings, tmp_path, library)
-    remote.index  # builds the folder and publishes it
+    published = remote.index.folder.name  # builds the folder and publishes it
     shutil.rmtree(tmp_path / "index")  # a chat process elsewhere: Milvus only
     alone = Retriever(tmp_path / "index", settings=served, progress=False)
     _same_answers(local, alone)
     with pytest.raises(IndexMismatchError, match="Milvus holds no index"):
         Retriever(tmp_path / "other", settings=served, progress=False).index
+    # a replica (QA_MILVUS_PUBLISH=0) with an empty documents folder: it must not publish
+    # that emptiness over the index, nor build anything
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    replica = Retriever(tmp_path / "replica" / "index", documents=[empty], allow_empty=True,
+                        settings=replace(served, milvus_publish=False), progress=False)
+    _same_answers(local, replica)
+    assert replica.refresh() is None and not (tmp_path / "replica").exists()
+    with pytest.raises(DocumentError, match="only answers from Milvus"):
+        replica.rebuild()
+    assert milvus.live_version(milvus.client(served.milvus_address),
+                               milvus.collection_base(tmp_path / "index")) == published
+
+
+def test_qa_sync_publishes_a_folder_milvus_lacks(tmp_path, settings, encoder, library):
+    local, remote, served = _pair(settings, tmp_path, library)
+    local.index  # built with the FAISS backend: Milvus holds nothing yet
+    syncing = Retriever(tmp_path / "index", documents=[library], settings=served,
+                        progress=False)
+    published = syncing.refresh()  # what `qa sync` and the chat's folder watch call
+    assert isinstance(published, milvus.MilvusIndex)
+    assert published.folder.name == local.index.folder.name
+    assert syncing.refresh() is None  # up to date: nothing written
+    _same_answers(local, syncing)
 
 
 def test_a_publish_stopped_half_way_keeps_the_live_version(tmp_path, settings, encoder,
@@ -164,6 +188,8 @@ def test_backend_settings():
     assert (chosen.backend, chosen.milvus_address, chosen.milvus_token) == \
         ("milvus", "http://m:19530", "root:Milvus")
     assert Settings.from_env({"QA_INDEX_ROOT": "/x"}).milvus_address == "/x/milvus.db"
+    assert Settings.from_env({}).milvus_publish
+    assert not Settings.from_env({"QA_MILVUS_PUBLISH": "0"}).milvus_publish
     with pytest.raises(QAError, match="QA_BACKEND"):
         Settings.from_env({"QA_BACKEND": "elastic"})
 
