@@ -13,6 +13,8 @@
   the 100k-passage corpus (:func:`mixed_corpus`): passages, sentences and model tokens per
   second, CPU use (process CPU seconds / wall seconds / cores), the fp32-equivalent FLOP rate
   as a share of the CPU's measured fp32 peak (a 4096² numpy matmul), peak resident memory.
+- **memory** (``--only memory``): the peak resident memory of one build by each code on
+  the same corpora, kept beside the timings (from the child's own ``VmHWM``).
 - **100k** (``--only full``): this checkout's build of the whole 100k-passage corpus once, the
   same figures, and from them a projection for 1M passages (about an hour on two cores).
 - **projection** (``--only project``): the 1M projection from the before/after run's
@@ -187,6 +189,27 @@ def issue_setup(work: Path, answers: int, rounds: int) -> dict:
             "profile": stages(docs, work), "measured": machine()}
 
 
+def peak_memory(work: Path, before: str, prefix: int) -> dict:
+    """Peak resident memory of one build by each code on the before/after corpora (memory
+    does not depend on a busy machine, so this may run beside other work)."""
+    code = work / "before-memory"
+    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(code), before], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        out = {}
+        for name, docs in {"meddialog_zh": answers_folder(work, None),
+                           f"mixed, first {prefix:,} passages":
+                               mixed_corpus(work, 100_000, prefix)}.items():
+            out[name] = {side: build_once(docs, work / f"m-{side}",
+                                          code if side == "before" else ROOT)["peak_mb"]
+                         for side in ("before", "after")}
+            print(name, json.dumps(out[name]), flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT,
+                       capture_output=True)
+    return dict(out, measured=machine())
+
+
 def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
     """Both codes on the whole meddialog_zh corpus and a prefix of the 100k corpus."""
     from speed import peak_gflops
@@ -251,7 +274,7 @@ def full_build(work: Path, passages: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=["issue", "corpora"],
-                        choices=["issue", "corpora", "full", "project"])
+                        choices=["issue", "corpora", "memory", "full", "project"])
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", default=BEFORE)
@@ -269,6 +292,8 @@ def main() -> None:
         if "corpora" in args.only:
             result["before_after"] = before_after(work, args.before, args.prefix,
                                                   args.corpus_rounds)
+        if "memory" in args.only:  # the corpora's peak memory, measured on its own
+            result["before_after"]["memory"] = peak_memory(work, args.before, args.prefix)
         if "full" in args.only:
             result["full"] = full_build(work, args.passages)
         if "project" in args.only:  # from the before/after run's 100k-corpus prefix

@@ -125,9 +125,11 @@ def build_speed() -> list[str]:
     return rows
 
 
-def _build_cells(r: dict) -> str:
+def _build_cells(r: dict, peak_mb: int | None = None) -> str:
+    """A build's cells; ``peak_mb``: its peak memory when measured on its own."""
     return (f"{r['seconds']:,.0f} s | {r['passages_per_s']:.1f} | {r['tokens_per_s']:,} | "
-            f"{r['cpu_use']:.0%} | {r['share_of_fp32_peak']:.0%} | {r['peak_mb']:,} MB")
+            f"{r['cpu_use']:.0%} | {r['share_of_fp32_peak']:.0%} | "
+            f"{peak_mb if peak_mb is not None else r['peak_mb']:,} MB")
 
 
 def build_before_after() -> list[str]:
@@ -140,8 +142,11 @@ def build_before_after() -> list[str]:
         w = r["work"]
         label = (f"{name}: {w['passages']:,} passages, {w['sentences']:,} sentences, "
                  f"{w['tokens']:,} tokens")
-        rows.append(f"| {label} | before ({d['before']}) | {_build_cells(r['before'])} |")
-        rows.append(f"| | now ({r['speedup']:.2f}x) | {_build_cells(r['after'])} |")
+        memory = d.get("memory", {}).get(name, {})
+        rows.append(f"| {label} | before ({d['before']}) | "
+                    f"{_build_cells(r['before'], memory.get('before'))} |")
+        rows.append(f"| | now ({r['speedup']:.2f}x) | "
+                    f"{_build_cells(r['after'], memory.get('after'))} |")
     full = data.get("full")
     if full:
         w = full["work"]
@@ -151,6 +156,8 @@ def build_before_after() -> list[str]:
              f"model's fp32-equivalent FLOPs per second over a 4096² numpy matmul's "
              f"({d['corpora'][next(iter(d['corpora']))]['peak_gflops']:.0f} GFLOP/s). "
              f"Measured {measured(d['measured'])}"
+             + (f"; peak memory by one build each, {measured(d['memory']['measured'])}"
+                if d.get("memory") else "")
              + (f"; the 100k build {measured(full['measured'])}." if full else ".")]
     p = (full or d).get("projection_1m")
     if p:
