@@ -114,7 +114,7 @@ def cmd_sync(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from . import milvus
+    from . import milvus_store
     from .errors import QAError
     from .indexer import config_from_json
     from .store import IndexStore
@@ -125,9 +125,9 @@ def cmd_export(args) -> int:
     if loaded is None:
         raise QAError(f"{folder} holds no index; run `qa build` first")
     uri = args.uri or settings.milvus_address
-    base = milvus.collection_base(folder)
-    client = milvus.client(uri, args.token or settings.milvus_token)
-    counts = milvus.publish(loaded, client, base, config_from_json(loaded.manifest["config"]),
+    base = milvus_store.collection_base(folder)
+    client = milvus_store.client(uri, args.token or settings.milvus_token)
+    counts = milvus_store.publish(loaded, client, base, config_from_json(loaded.manifest["config"]),
                             full=args.full)
     print(f"exported {folder} (version {loaded.folder.name}) to Milvus {uri} as {base}: "
           f"{counts['sent']} passages sent, {counts['deleted']} deleted, {counts['kept']} kept")

@@ -126,9 +126,9 @@ class Retriever:
             return False
         self._checked = now
         if self.settings.backend == "milvus":
-            from . import milvus
+            from .milvus_store import live_version
 
-            return milvus.live_version(*self._milvus()) not in (None, self._index.folder.name)
+            return live_version(*self._milvus()) not in (None, self._index.folder.name)
         try:
             live = self.store.current()
         except IndexCorruptError:
@@ -237,31 +237,31 @@ class Retriever:
             return False
         if held is not None:
             return held.folder.name != local.folder.name
-        from . import milvus
+        from .milvus_store import live_version
 
-        return milvus.live_version(*self._milvus()) != local.folder.name
+        return live_version(*self._milvus()) != local.folder.name
 
     def _milvus(self):
         """The Milvus client and collection name of this index (``QA_BACKEND=milvus``)."""
-        from . import milvus
+        from .milvus_store import client, collection_base
 
-        return (milvus.client(self.settings.milvus_address, self.settings.milvus_token),
-                milvus.collection_base(self.store.folder))
+        return (client(self.settings.milvus_address, self.settings.milvus_token),
+                collection_base(self.store.folder))
 
     def _serving(self, loaded: LoadedIndex | None, publish: bool = True) -> LoadedIndex | None:
         """What questions are answered from: the local version ``loaded``, or with
         ``QA_BACKEND=milvus`` the index in Milvus, brought up to date with ``loaded`` first
-        (:func:`qa.milvus.publish`, unless not ``publish``)."""
+        (:func:`qa.milvus_store.publish`, unless not ``publish``)."""
         if self.settings.backend != "milvus":
             return loaded
-        from . import milvus
+        from . import milvus, milvus_store
         from .fileio import exclusive
 
         client, base = self._milvus()
-        if publish and loaded is not None and milvus.live_version(client, base) != \
+        if publish and loaded is not None and milvus_store.live_version(client, base) != \
                 loaded.folder.name:
             with exclusive(self.store.lock_path, "publishing the index to Milvus"):
-                milvus.publish(loaded, client, base, self.config)
+                milvus_store.publish(loaded, client, base, self.config)
         return milvus.load(client, base)
 
     def _stale(self, loaded: LoadedIndex) -> str | None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import qa.milvus as milvus
+import qa.milvus_store as store
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import DocumentError, IndexMismatchError, QAError
@@ -68,11 +69,11 @@ def test_milvus_answers_as_faiss_and_follows_changes(tmp_path, settings, encoder
     (library / "notes.md").unlink()
     notes = sum(r.source.endswith("notes.md") for r in local.index.records)
     local.rebuild()
-    client = milvus.client(served.milvus_address)
-    base = milvus.collection_base(tmp_path / "index")
-    before = {r["key"] for r in milvus.Collections(client, base).scan(f"{base}_passages",
+    client = store.client(served.milvus_address)
+    base = store.collection_base(tmp_path / "index")
+    before = {r["key"] for r in store.Collections(client, base).scan(f"{base}_passages",
                                                                       ["key"])}
-    counts = milvus.publish(local.index, client, base, local.config)
+    counts = store.publish(local.index, client, base, local.config)
     kept = len(before) - counts["deleted"]
     assert counts["sent"] == 1 and counts["deleted"] == notes > 0 and counts["kept"] == kept
     assert remote.refresh() is not None
@@ -89,7 +90,7 @@ def test_milvus_answers_as_faiss_and_follows_changes(tmp_path, settings, encoder
     top = set(remote.index.records[r].id for r in query.top(3))
     assert top == {local.index.records[r].id for r in local.index.keyword.query(
         ["水厂", "征地", "2006", "water"]).top(3)}
-    sentences = milvus.Collections(client, base).scan(f"{base}_sentences", ["id"])
+    sentences = store.Collections(client, base).scan(f"{base}_sentences", ["id"])
     assert len(sentences) == len(local.index.sentence_spans)  # none doubled, none left over
 
 
@@ -111,8 +112,8 @@ def test_a_process_without_the_folder_serves_from_milvus(tmp_path, settings, enc
     assert replica.refresh() is None and not (tmp_path / "replica").exists()
     with pytest.raises(DocumentError, match="only answers from Milvus"):
         replica.rebuild()
-    assert milvus.live_version(milvus.client(served.milvus_address),
-                               milvus.collection_base(tmp_path / "index")) == published
+    assert store.live_version(store.client(served.milvus_address),
+                               store.collection_base(tmp_path / "index")) == published
 
 
 def test_qa_sync_publishes_a_folder_milvus_lacks(tmp_path, settings, encoder, library):
@@ -136,8 +137,8 @@ def test_a_publish_stopped_half_way_keeps_the_live_version(tmp_path, settings, e
     (library / "more.md").write_text("# 泵站\n\n新泵站每天供水五万吨。\n", encoding="utf-8")
     (library / "extra.md").write_text("# 管网\n\n" + "新建输水管网三十公里。" * 60,
                                       encoding="utf-8")
-    client = milvus.client(served.milvus_address)
-    base = milvus.collection_base(tmp_path / "index")
+    client = store.client(served.milvus_address)
+    base = store.collection_base(tmp_path / "index")
     real_insert, sent = client.insert, []
 
     def insert(collection, rows, *args, **kwargs):
@@ -146,11 +147,11 @@ def test_a_publish_stopped_half_way_keeps_the_live_version(tmp_path, settings, e
         sent.append(collection) if collection.endswith("_passages") else None
         return real_insert(collection, rows, *args, **kwargs)
 
-    monkeypatch.setattr(milvus, "BATCH", 1)  # one passage per insert: it stops after one
+    monkeypatch.setattr(store, "BATCH", 1)  # one passage per insert: it stops after one
     monkeypatch.setattr(client, "insert", insert)
     with pytest.raises(ConnectionError):
         remote.rebuild()
-    assert sent and milvus.live_version(client, base) == live  # the old generation is live
+    assert sent and store.live_version(client, base) == live  # the old generation is live
     reader = Retriever(tmp_path / "elsewhere" / "index", settings=served, progress=False)
     assert reader.index.folder.name == live and _answers(reader, QUESTIONS[0]) == before
     assert len(reader.index.records) == len(remote.index.records)  # none of the half-sent
@@ -158,7 +159,7 @@ def test_a_publish_stopped_half_way_keeps_the_live_version(tmp_path, settings, e
     again = Retriever(tmp_path / "index", documents=[library], settings=served, progress=False)
     assert again.index.folder.name == local.index.folder.name != live
     _same_answers(local, again)
-    sentences = milvus.Collections(client, base).scan(f"{base}_sentences", ["id"])
+    sentences = store.Collections(client, base).scan(f"{base}_sentences", ["id"])
     assert len(sentences) == len(local.index.sentence_spans)
 
 
