@@ -160,12 +160,12 @@ class Retriever:
             loaded = self._serving(None, publish=False)
         else:
             loaded = self.store.load() if self.source is None else self._load_or_none()
-        if self.source is not None and not self.serves_only:
-            reason = "there is no index yet" if loaded is None else self._stale(loaded)
-            if reason:
-                log.info("building the index %s: %s", self.store.folder, reason)
-                loaded = self._build()
-        loaded = self._serving(loaded)
+            if self.source is not None:
+                reason = "there is no index yet" if loaded is None else self._stale(loaded)
+                if reason:
+                    log.info("building the index %s: %s", self.store.folder, reason)
+                    loaded = self._build()
+            loaded = self._serving(loaded)
         if loaded is None:
             raise IndexMismatchError(f"{self.store.folder} holds no index; run `qa build`")
         expected = self.model_info()
