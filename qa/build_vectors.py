@@ -24,7 +24,7 @@ import numpy as np
 
 from .lexical import tokenize
 from .passage import Record, content_hash
-from .sentences import split_sentences
+from .sentences import content_sentences
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def chunk_texts(records: list[Record], config) -> list[str]:
     """What the model embeds for ``records``: each passage's text, then the sentences of
     each in order (the rows of :func:`qa.indexer.sentence_spans`)."""
     texts = [config.dense_text(r.embed_text(config.titles)) for r in records]
-    texts += [config.dense_text(r.text[a:b]) for r in records for a, b in split_sentences(r.text)]
+    texts += [config.dense_text(r.text[a:b]) for r in records for a, b in content_sentences(r.text)]
     return texts
 
 

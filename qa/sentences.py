@@ -26,6 +26,7 @@ _END_RUN_RE = re.compile(f"[{SENTENCE_END}]+[{CLOSERS}]*")
 _DOTS_RE = re.compile(r"\.+")
 _CLOSERS_RE = re.compile(f"[{CLOSERS}]*")
 _CLAUSE_RE = re.compile(r"(?<=[，,、：:])")
+_WORD_RE = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -65,6 +66,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         pos = dots_end
     _add(spans, text, start, size)
     return spans
+
+
+def content_sentences(text: str) -> list[tuple[int, int]]:
+    """The spans of :func:`split_sentences` that hold a letter, digit or CJK character: the
+    sentences that get a vector and can be highlighted. A "sentence" of punctuation alone (the
+    ``。`` of ``"公司奖。 。"``) says nothing, yet its vector lay near every question: in the
+    xquad_en2zh corpus one such ``。`` was the best sentence of the first passage for 4 dev
+    questions. All spans when none holds one."""
+    spans = split_sentences(text)
+    return [(a, b) for a, b in spans if _WORD_RE.search(text, a, b)] or spans
 
 
 def _add(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from qa.chunking import chunk_text
 from qa.layout import is_byline, is_caption, is_headline
-from qa.sentences import estimate_tokens, split_sentences
+from qa.sentences import content_sentences, estimate_tokens, split_sentences
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_b0e56cfeed1eb8fd.txt"
 TITLE_1 = "集聚辖区内党建品牌,打造区域化的“服务联盟” 这个基层红色阵地越来越火"
@@ -118,6 +118,25 @@ def test_file_without_title_uses_default_and_empty_text_gives_nothing():
 ])
 def test_sentence_spans_of_edge_cases(text, sentences):
     assert [text[a:b] for a, b in split_sentences(text)] == sentences
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("诺桑比亚大学获得公司奖。 。", ["诺桑比亚大学获得公司奖。"]),
+    ("First. ... Second (2). ).", ["First.", "Second (2)."]),
+    ("「」。好。", ["好。"]), ("_ _. x", ["x"]),
+    ("。", ["。"]), ("…… ！", ["……", "！"]),  # nothing else: the text keeps its sentences
+])
+def test_sentences_without_a_word_get_no_vector(text, sentences):
+    assert [text[a:b] for a, b in content_sentences(text)] == sentences
+
+
+def test_index_sentences_skip_punctuation_alone():
+    from qa.indexer import sentence_spans
+    from qa.passage import Record
+
+    records = [Record(id="a", text="有两所大学。 。", source="a.txt"),
+               Record(id="b", text="。", source="b.txt")]
+    assert sentence_spans(records).tolist() == [[0, 0, 6], [1, 0, 1]]
 
 
 def test_limits_on_one_document_are_refused_naming_it(monkeypatch):

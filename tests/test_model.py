@@ -125,3 +125,20 @@ def test_export_is_made_again_when_its_libraries_change(encoder, tmp_path):
     assert _outdated(tmp_path / "nothing", model_dir) == "no export yet"
     identity = model_info(replace(encoder.settings, passage_backend="int8"))["identity"]
     assert f"onnxruntime={now}" in identity  # an index records the versions too
+
+
+def test_export_quantises_every_linear_layer_but_those_kept(encoder):
+    from dataclasses import replace
+
+    import onnx
+
+    from qa.encoder import get_passage_encoder
+    from qa.int8 import FP32_DOWN_LAYERS, down_projections
+
+    made = Path(get_passage_encoder(replace(encoder.settings, passage_backend="int8")).path)
+    graph = onnx.load(str(made / "model.onnx")).graph
+    kept = down_projections(made / "model.onnx")  # fp32 products that still narrow 1,536 -> 384
+    assert [name.split("/")[3] for name in kept] == [f"layer.{i}" for i in FP32_DOWN_LAYERS]
+    ops = [n.op_type for n in graph.node]
+    assert ops.count("QAttention") == 12  # the query, key and value projections
+    assert ops.count("MatMulInteger") == 12 * 3 - len(FP32_DOWN_LAYERS)  # output, up, down
