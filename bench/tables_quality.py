@@ -256,6 +256,27 @@ def int8_cosine() -> list[str]:
     return rows
 
 
+def int8_layers() -> list[str]:
+    """Down projections kept fp32 in the 8-bit export: cosine and time (bench/int8_layers.py)."""
+    result = load_json("int8_layers")
+    variants = result["variants"]
+    rows = ["| down projections kept fp32 | mean cosine to fp32 | 1st pct | min | seconds |",
+            "|---|---|---|---|---|"]
+    layers = [name for name in variants if name.startswith("layer ")]
+    best = max(layers, key=lambda name: variants[name]["cosine"]["mean"])
+    trial = ", ".join(map(str, variants["trial"]["fp32_layers"]))
+    for name, label in (("none", "none (shipped)"), (best, f"{best} alone (the best single one)"),
+                        ("trial", f"layers {trial}"), ("all", "all twelve")):
+        r = variants[name]
+        seconds = f"{r['median_s']:.1f}" if "median_s" in r else "—"
+        rows.append(f"| {label} | {r['cosine']['mean']:.5f} | {r['cosine']['p1']:.5f} | "
+                    f"{r['cosine']['min']:.5f} | {seconds} |")
+    rows += ["", f"{result['texts']:,} texts ({result['passages']:,} passages, "
+                 f"{result['sentences']:,} sentences, {result['tokens']:,} tokens), one text per "
+                 f"run on one core; seconds: medians of alternating rounds, {result['date']}."]
+    return rows
+
+
 def second_encoder() -> list[str]:
     """The final ranking's top 30 reranked with USE multilingual v3 (bench/second_encoder.py)."""
     data = load_json("second_encoder")["datasets"]

@@ -14,8 +14,8 @@ Measured on this 2-core machine (``bench/speed.py``, 1,000 drcd passages, 334 to
 baseline in the same run, two alternating rounds): 2.21x the passages per second of
 sentence-transformers' fp32 torch path (batch 32), mean cosine 0.9975 to its vectors. Dev
 recall@1 of the shipped ranking (``bench/speed.py --only recall``, 2026-11-30): cmrc2018
-0.9870 (fp32 path 0.9865), xquad_en2zh 0.8441 (fp32 path 0.8607; 0.859 when batches were
-quantised together: that set's first passages turn on cosine differences near 0.001).
+0.9870 (fp32 path 0.9865), xquad_en2zh 0.8541 (fp32 path 0.8640; that set's first passages
+turn on cosine differences near 0.001), meddialog_zh 0.2736 (fp32 path 0.2717).
 The earlier export (SDPA attention, its products quantised, down projections fp32)
 reached 1.24x (see the README).
 Each text runs alone (no padding), on one core, with as many texts side by side as there are
@@ -64,7 +64,7 @@ FP32_DOWN_LAYERS: tuple[int, ...] = ()
 """Layers whose feed-forward down projection would stay fp32: none. Its input, the GELU
 output, is the hardest activation to quantise per run, layer 4's most of all
 (``bench/int8_layers.py``). Keeping layers 0, 4 and 5 fp32 brings the vectors closer to fp32
-for about 8 % more time (figures in docs/quality.md), but dev recall@1 did not rise with it
+for about 10 % more time (figures in docs/quality.md), but dev recall@1 did not rise with it
 (tried 2026-11-30 on xquad_en2zh and meddialog_zh: one up, one down, both within what any
 change of the vectors moves them)."""
 
