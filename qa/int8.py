@@ -135,7 +135,7 @@ def quantize(fused: Path, out: Path, fp32_down_layers=FP32_DOWN_LAYERS) -> None:
     activation products and the down projections of ``fp32_down_layers``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    down = down_projections(fused)
+    down = down_projections(fused) if fp32_down_layers else []
     keep = _activation_products(fused) + [down[layer] for layer in fp32_down_layers]
     quantize_dynamic(str(fused), str(out), weight_type=QuantType.QInt8, per_channel=True,
                      nodes_to_exclude=keep, extra_options={"DefaultTensorType": 1})
