@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from about import checkout  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, sys
@@ -60,16 +63,11 @@ def main() -> None:
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ab_latency.json")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="qa-ab-")) / "tree"
-    subprocess.run(["git", "worktree", "add", "--detach", str(base), args.rev], cwd=ROOT,
-                   check=True, capture_output=True)
-    try:
-        rounds = {"A": [], "B": []}
+    rounds = {"A": [], "B": []}
+    with checkout(args.rev, Path(tempfile.mkdtemp(prefix="qa-ab-")) / "tree") as base:
         for number in range(args.rounds):
             for side in ("AB" if number % 2 == 0 else "BA"):
                 rounds[side].append(run(base if side == "A" else ROOT, args))
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,

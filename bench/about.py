@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,18 @@ def commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+changes" if dirty else "")
+
+
+@contextmanager
+def checkout(revision: str, folder: Path):
+    """A git worktree of ``revision`` at ``folder`` for the ``with`` block, removed after."""
+    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(folder), revision],
+                   cwd=ROOT, check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
+                       capture_output=True)
 
 
 def machine() -> dict:

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from about import machine  # noqa: E402
+from about import checkout, machine  # noqa: E402
 from build_corpora import answers_folder, mixed_corpus  # noqa: E402
 from qa.config import Settings  # noqa: E402
 
@@ -192,11 +192,8 @@ def issue_setup(work: Path, answers: int, rounds: int) -> dict:
 def peak_memory(work: Path, before: str, prefix: int) -> dict:
     """Peak resident memory of one build by each code on the before/after corpora (memory
     does not depend on a busy machine, so this may run beside other work)."""
-    code = work / "before-memory"
-    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(code), before], cwd=ROOT,
-                   check=True, capture_output=True)
-    try:
-        out = {}
+    out = {}
+    with checkout(before, work / "before-memory") as code:
         for name, docs in {"meddialog_zh": answers_folder(work, None),
                            f"mixed, first {prefix:,} passages":
                                mixed_corpus(work, 100_000, prefix)}.items():
@@ -204,9 +201,6 @@ def peak_memory(work: Path, before: str, prefix: int) -> dict:
                                           code if side == "before" else ROOT)["peak_mb"]
                          for side in ("before", "after")}
             print(name, json.dumps(out[name]), flush=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT,
-                       capture_output=True)
     return dict(out, measured=machine())
 
 
@@ -214,10 +208,7 @@ def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
     """Both codes on the whole meddialog_zh corpus and a prefix of the 100k corpus."""
     from speed import peak_gflops
 
-    code = work / "before"
-    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(code), before], cwd=ROOT,
-                   check=True, capture_output=True)
-    try:
+    with checkout(before, work / "before") as code:
         corpora = {"meddialog_zh": answers_folder(work, None),
                    f"mixed, first {prefix:,} passages": mixed_corpus(work, 100_000, prefix)}
         out = {"before": before, "rounds": rounds, "corpora": {}}
@@ -237,9 +228,6 @@ def before_after(work: Path, before: str, prefix: int, rounds: int) -> dict:
             row["speedup"] = round(row["before"]["seconds"] / row["after"]["seconds"], 3)
             out["corpora"][name] = row
             print(name, json.dumps(row), flush=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT,
-                       capture_output=True)
     return dict(out, measured=machine())
 
 

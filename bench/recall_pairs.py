@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from about import machine  # noqa: E402
+from about import checkout, commit, machine  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "recall_pairs.json"
 BEFORE = "c0607fb"  # the last commit before issue 17's changes to vectors
@@ -97,18 +97,10 @@ def main() -> None:
     args = parser.parse_args()
     folders = [Path(args.bench) / name for name in args.sets]
     with tempfile.TemporaryDirectory(prefix="recall-pairs-") as work:
-        code = Path(work) / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(code), args.before],
-                       cwd=ROOT, check=True, capture_output=True)
-        try:
+        with checkout(args.before, Path(work) / "before") as code:
             before = ranks_by(code, folders, Path(work) / "before-indexes")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT,
-                           capture_output=True)
         after = ranks_by(ROOT, folders, Path(work) / "after-indexes")
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip()
-    result = {"before_commit": args.before, "after_commit": head,
+    result = {"before_commit": args.before, "after_commit": commit(),
               "sets": {name: compare(before[name], after[name]) for name in args.sets},
               "measured": machine()}
     for name, row in result["sets"].items():
