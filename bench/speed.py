@@ -16,9 +16,9 @@ from earlier runs):
 - **start**: ``qa ask`` wall time on a built seed index (median of 3), and seconds until the
   chat page is served by a freshly started ``app.py`` on a built index;
 - **recall**: dev recall@1 of ``--recall-sets`` (default cmrc2018, xquad_en2zh and
-  meddialog_zh) with each passage path (builds their fp32 ``qa eval`` indexes on first use, which takes long:
-  every passage and sentence through fp32 torch), and with the vectors rounded to fp16 as
-  ``--compact`` stores them. Not a timing: load does not matter.
+  meddialog_zh) with each passage path (builds their fp32 ``qa eval`` indexes on first use,
+  which takes long: every passage and sentence through fp32 torch), and with the vectors
+  rounded to fp16 as ``--compact`` stores them. Not a timing: load does not matter.
 
 ``retrieve()`` latency is ``bench/latency.py``, large corpora ``bench/scale.py``, the chat's
 own timings ``bench/app_timing.py`` and ``bench/load.py``.
