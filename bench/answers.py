@@ -49,7 +49,7 @@ from qa.answers import (LATIN_CHARS, MAX_SENTENCES, WIDEN_CHARS, WIDEN_SHARE,  #
                         sentence_probabilities, widen)
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
-from qa.evidence import keyword_weights  # noqa: E402
+from qa.evidence import keyword_weights, term_weights  # noqa: E402
 from qa.span_features import FEATURES, sentence_features  # noqa: E402
 from qa.text import script_of  # noqa: E402
 
@@ -117,7 +117,7 @@ def cases_of(folder: Path) -> list[Case]:
         features = sentence_features(record.text, spans,
                                      np.asarray(evidence.sentence_cos[start:stop]).tolist(),
                                      keyword_weights(index, question), question.text,
-                                     retriever.config.unigrams)
+                                     retriever.config.unigrams, term_weights(index, question))
         script = record.script or script_of(record.text)
         cases.append(Case(str(query["id"]), record.id in qrels[str(query["id"])], record.text,
                           spans, features, gold_answers(key[str(query["id"])], script),

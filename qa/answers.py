@@ -92,7 +92,7 @@ def widen(spans: list[list[int]], chances: np.ndarray, chars: float, mass: float
 
 def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos: np.ndarray,
                 weights: dict[str, float], question: str, unigrams: bool = False,
-                model: dict | None = None) -> tuple[int, int]:
+                model: dict | None = None, terms=()) -> tuple[int, int]:
     """Span in passage ``row``'s text that answers ``question`` (the module docstring).
 
     Args:
@@ -105,6 +105,7 @@ def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos:
         question: the question's text.
         unigrams: whether the index's keywords include single characters.
         model: coefficients and mass (default: :func:`span_model`).
+        terms: the question's translated words (:func:`qa.evidence.term_weights`).
     Returns:
         ``(start, end)`` in the passage's text: whole sentences, contiguous; the whole text
         when the passage has no sentence.
@@ -116,7 +117,7 @@ def answer_span(index: LoadedIndex, arrays: IndexArrays, row: int, sentence_cos:
     model = model or span_model()
     spans = np.asarray(index.sentence_spans[start:stop, 1:]).tolist()
     features = sentence_features(text, spans, np.asarray(sentence_cos[start:stop]).tolist(),
-                                 weights, question, unigrams)
+                                 weights, question, unigrams, terms)
     chances = sentence_probabilities(features, model["coefficients"])
     script = index.records[row].script or script_of(text)
     chars = min(LATIN_CHARS if script == "latin" else WIDEN_CHARS, WIDEN_SHARE * len(text))

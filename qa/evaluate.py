@@ -26,7 +26,7 @@ from .answers import AnswerOutcome, answer_accuracy, answer_key, answer_span, go
     holds_answer
 from .config import DEFAULT_MODEL, Settings
 from .errors import QAError
-from .evidence import keyword_weights
+from .evidence import keyword_weights, term_weights
 from .indexer import IndexConfig
 from .retriever import Retriever
 from .sources import PassageFile, read_jsonl
@@ -136,13 +136,13 @@ def _outcomes(retriever: Retriever, question, vector, row: int, relevant: set[st
     computes) holds a gold answer in the passage's language."""
     index, arrays = retriever._loaded()
     evidence = retriever.evidence(question, vector)
-    weights = keyword_weights(index, question)
+    weights, terms = keyword_weights(index, question), term_weights(index, question)
     record = index.records[row]
     gold = gold_answers(by_script, record.script or script_of(record.text))
     found = {}
     for name, rule in rules.items():
         start, end = rule(index, arrays, row, evidence.sentence_cos, weights, question.text,
-                          retriever.config.unigrams)
+                          retriever.config.unigrams, terms=terms)
         found[name] = AnswerOutcome(record.id in relevant,
                                     holds_answer(record.text[start:end], gold), end - start,
                                     len(record.text))

@@ -149,3 +149,21 @@ def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
     """The idf (:func:`qa.lexical.idf`) of each of the question's keywords in this index."""
     frequencies = index.keyword.document_frequency(list(question.tokens))
     return {t: idf(df, len(index.records)) for t, df in frequencies.items()}
+
+
+def term_weights(index: LoadedIndex, question: Question) -> list[tuple[float, tuple]]:
+    """The question's translated words (:class:`qa.bilingual.Term`) this index holds, as
+    ``(weight, translations)``: only the translations whose every token some passage holds,
+    weighted by the largest idf sum among them; words with none are left out."""
+    tokens = sorted({t for term in question.terms for tr in term.translations for t in tr})
+    if not tokens:
+        return []
+    frequencies = index.keyword.document_frequency(tokens)
+    size = len(index.records)
+    out = []
+    for term in question.terms:
+        held = tuple(tr for tr in term.translations
+                     if tr and all(frequencies[t] > 0 for t in tr))
+        if held:
+            out.append((max(sum(idf(frequencies[t], size) for t in tr) for tr in held), held))
+    return out

@@ -16,7 +16,7 @@ from .bilingual import dictionary
 from .config import Settings
 from .errors import DocumentError, IndexCorruptError, IndexMismatchError
 from .answers import answer_span
-from .evidence import IndexArrays, gather, keyword_weights
+from .evidence import IndexArrays, gather, keyword_weights, term_weights
 from .followup import resolve
 from .indexer import IndexConfig, build
 from .sources import FileSource
@@ -356,11 +356,11 @@ class Retriever:
         if within is not None and not len(within):
             return []
         evidence = self.evidence(question, within=within, loaded=(index, arrays))
-        weights = keyword_weights(index, question)
+        weights, terms = keyword_weights(index, question), term_weights(index, question)
         rows, chances = answering(evidence, 2 * k + 5, possible, within)
         return [self._passage(index.records[row], chance, also,
-                              answer_span(index, arrays, row, evidence.sentence_cos,
-                                          weights, question.text, self.config.unigrams))
+                              answer_span(index, arrays, row, evidence.sentence_cos, weights,
+                                          question.text, self.config.unigrams, terms=terms))
                 for row, chance, also in fold_duplicates(index.records, rows, chances, k)]
 
     @staticmethod

@@ -17,8 +17,13 @@ The features (:data:`FEATURES`), per sentence:
 - ``number_cue``, ``date_cue``: the question asks for a quantity (多少, how many) or a time
   (何时, when) and the sentence holds a number or a date;
 - ``cross_cosine``, ``cross_keywords``: ``cosine`` and ``keywords`` again when the question is
-  in another script than the passage (translated keywords and cross-lingual cosines are
-  weaker evidence).
+  in another script than the passage (cross-lingual cosines are weaker evidence);
+- ``translated``, ``distinct_translated``: ``keywords`` and ``distinct_keywords`` for the
+  question's words translated into the passage's language (:mod:`qa.bilingual`, the terms
+  :func:`qa.evidence.term_weights` keeps): a word counts as held when the sentence holds every
+  token of one of its translations. An English question's own keywords are rarely in a Chinese
+  sentence, so without these the span of a passage in another script was chosen by cosine
+  alone.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from .text import IDEOGRAPHS, normalize, script_of
 
 FEATURES = ["cosine", "cosine_gap", "keywords", "distinct_keywords", "question_chars",
             "previous_distinct", "next_distinct", "log_chars", "first", "number_cue",
-            "date_cue", "cross_cosine", "cross_keywords"]
+            "date_cue", "cross_cosine", "cross_keywords", "translated", "distinct_translated"]
 
 ASKS_NUMBER = re.compile(
     r"多少|几|幾|多[久长長大高重远遠深宽寬]|哪一?年|何年|何时|何時|什么时候|什麼時候|甚麼時候|"
@@ -61,7 +66,7 @@ _IDEOGRAPH_RE = re.compile(f"[{IDEOGRAPHS}]")
 
 def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
                       weights: dict[str, float], question: str,
-                      unigrams: bool = False) -> np.ndarray:
+                      unigrams: bool = False, terms=()) -> np.ndarray:
     """Feature matrix ``(len(spans), len(FEATURES))`` of the sentences ``spans`` of ``text``.
 
     Args:
@@ -70,6 +75,8 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
         weights: the idf of each of the question's keywords (:func:`qa.evidence.keyword_weights`).
         question: the question's text (for its cues, ideographs and script).
         unigrams: whether the index's keywords include single characters.
+        terms: the question's translated words as ``(weight, translations)``
+            (:func:`qa.evidence.term_weights`); default none.
     """
     held = [set(tokenize(text[a:b], unigrams)) for a, b in spans]
     count = len(spans)
@@ -80,6 +87,7 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
             distinct[token] = weight / holders
     keywords = _shares(held, weights)
     distinct_keywords = _shares(held, distinct)
+    translated, distinct_translated = _translated_shares(held, terms)
     asked = set(_IDEOGRAPH_RE.findall(normalize(question)))
     numbers, dates = bool(ASKS_NUMBER.search(question)), bool(ASKS_DATE.search(question))
     cross = float(script_of(question) != script_of(text))
@@ -96,7 +104,7 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
             math.log1p(b - a), float(i == 0),
             float(numbers and bool(NUMBER.search(sentence))),
             float(dates and bool(DATE.search(sentence))),
-            cross * cos[i], cross * keywords[i]])
+            cross * cos[i], cross * keywords[i], translated[i], distinct_translated[i]])
     return np.asarray(rows, dtype=float).reshape(count, len(FEATURES))
 
 
@@ -104,3 +112,17 @@ def _shares(held: list[set[str]], weights: dict[str, float]) -> list[float]:
     """The ``weights``-weighted share of the keywords each sentence's tokens ``held`` hold."""
     total = sum(weights.values()) or 1.0
     return [sum(w for t, w in weights.items() if t in tokens) / total for tokens in held]
+
+
+def _translated_shares(held: list[set[str]], terms) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence, the weighted share of the translated ``terms`` it holds, and the same with
+    each term's weight divided by the number of sentences holding it."""
+    count = len(held)
+    if not terms:
+        return np.zeros(count), np.zeros(count)
+    weights = np.array([weight for weight, _ in terms], dtype=float)
+    holds = np.array([[any(all(t in tokens for t in tr) for tr in translations)
+                       for _, translations in terms] for tokens in held],
+                     dtype=float).reshape(count, len(terms))
+    total = weights.sum() or 1.0
+    return holds @ weights / total, holds @ (weights / np.maximum(holds.sum(0), 1)) / total

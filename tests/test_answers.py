@@ -75,6 +75,37 @@ def test_sentence_features_see_the_question():
     assert english[:, FEATURES.index("date_cue")].tolist() == [0.0, 0.0, 1.0]
 
 
+def test_translated_words_count_for_a_question_in_another_script():
+    text = "欧洲越橘是杜鹃花科的植物。欧洲越橘的果实含有花青素。欧洲越橘在1753年被命名。"
+    spans = [[0, 13], [13, 27], [27, 40]]
+    terms = [(3.0, (("含有",),)), (1.0, (("植物",), ("果实",)))]  # "contains", "fruit"
+    features = sentence_features(text, spans, [0.5, 0.4, 0.3], {}, "What does the fruit contain?",
+                                 terms=terms)
+    column = {name: features[:, i] for i, name in enumerate(FEATURES)}
+    assert column["keywords"].tolist() == [0.0, 0.0, 0.0]  # English words are not in the text
+    assert column["translated"].tolist() == pytest.approx([0.25, 1.0, 0.0])
+    # "fruit" is held by two sentences (by either translation), so it counts half in each
+    assert column["distinct_translated"].tolist() == pytest.approx([0.125, 0.875, 0.0])
+    assert column["distinct_translated"].argmax() == 1
+    without = sentence_features(text, spans, [0.5, 0.4, 0.3], {}, "What does the fruit contain?")
+    assert without[:, FEATURES.index("translated")].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_term_weights_keep_the_translations_the_index_holds(seed_retriever):
+    from qa.evidence import term_weights
+
+    question = seed_retriever.prepare("When did the third water plant start land acquisition?")
+    terms = term_weights(seed_retriever.index, question)
+    assert terms and all(weight > 0 and translations for weight, translations in terms)
+    held = ["".join(tr) for _, translations in terms for tr in translations]
+    assert any("水厂" in words for words in held), held
+    vocabulary = seed_retriever.index.keyword.document_frequency(
+        [t for _, translations in terms for tr in translations for t in tr])
+    assert min(vocabulary.values()) > 0  # translations no passage holds are left out
+    chinese = seed_retriever.prepare("宁海县第三水厂哪一年开始征地?")
+    assert term_weights(seed_retriever.index, chinese) == []  # nothing to translate
+
+
 def test_the_shipped_span_model_matches_its_features_and_benchmark():
     model = span_model()
     assert len(model["coefficients"]) == len(FEATURES) and 0 < model["mass"] <= 1
