@@ -102,7 +102,7 @@ def cases_of(folder: Path) -> list[Case]:
     queries = [q for q in judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
                if str(q["id"]) in key]
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.question_vectors(prepared, batch_size=64)
     index, arrays = retriever._loaded()
     cases = []
     for query, question, vector in zip(queries, prepared, vectors):

@@ -98,7 +98,7 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0):
                     qrels.update(read_qrels(bench / name / "qrels.dev.tsv"))
             questions = rng.sample(questions, min(per_side, len(questions)))
             prepared = [retriever.prepare(q["text"]) for q in questions]
-            vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+            vectors = retriever.question_vectors(prepared, batch_size=64)
             for query, question, vector in zip(questions, prepared, vectors):
                 evidence = retriever.evidence(question, vector)
                 top3 = [r.row for r in retriever.rank(question, 3, vector)]

@@ -115,7 +115,7 @@ def collect(folder: Path, settings: Settings) -> tuple[Captured, list[set[int]]]
     qrels = read_qrels(folder / "qrels.dev.tsv")
     queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.question_vectors(prepared, batch_size=64)
     row_of = {record.id: row for row, record in enumerate(retriever.index.records)}
     relevant = [{row_of[pid] for pid in qrels[str(q["id"])] if pid in row_of} for q in queries]
     retriever.recipe = CHOSEN

@@ -52,7 +52,7 @@ def compare(name: str, bench: Path, settings, uri: str, latency: int) -> dict:
     publish_seconds = time.perf_counter() - started
     judged = [q for q in queries if str(q["id"]) in qrels]
     prepared = [local.prepare(q["text"]) for q in judged]
-    vectors = local.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = local.question_vectors(prepared, batch_size=64)
     result = {"passages": len(local.index.records), "publish_seconds": round(publish_seconds, 1)}
     for way, retriever in (("faiss", local), ("milvus", remote)):
         result[way] = evaluate(retriever, judged, qrels, vectors, answers or None)

@@ -42,7 +42,7 @@ for folder in map(Path, sys.argv[1:]):
     retriever = corpus_retriever(folder / "corpus.jsonl", Settings.from_env(), progress=False)
     records = retriever.index.records
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.question_vectors(prepared, batch_size=64)
     ranks = {}
     for query, question, vector in zip(queries, prepared, vectors):
         ids = [records[r.row].id for r in retriever.rank(question, 10, vector)]

@@ -47,7 +47,7 @@ def measure(folder: Path, use) -> dict:
     qrels = read_qrels(folder / "qrels.dev.tsv")
     queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.question_vectors(prepared, batch_size=64)
     records = retriever.index.records
     candidates = [retriever.rank(p, TOP, v) for p, v in zip(prepared, vectors)]
     rows = sorted({r.row for ranked in candidates for r in ranked})

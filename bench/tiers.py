@@ -44,7 +44,7 @@ def measure(retriever, queries: list[dict], qrels: dict[str, set[str]]) -> dict:
     ids = [r.id for r in retriever.index.records]
     answer, possible = calibration.threshold(), calibration.possible_threshold()
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
+    vectors = retriever.question_vectors(prepared, batch_size=64)
     counts = dict.fromkeys(("right_in_top3", "hidden", "answered", "right_first_answered"), 0)
     for query, question, vector in zip(queries, prepared, vectors):
         relevant = qrels[str(query["id"])]

@@ -59,10 +59,12 @@ _GLOSS_NOISE = frozenset({"sb", "sth", "etc", "esp", "one", "s", "used", "also",
 
 @dataclass(frozen=True)
 class Term:
-    """One question word (``source``) and its translations, each as keyword tokens."""
+    """One question word (``source``) and its translations, each as keyword tokens
+    (``translations``) and as written (``words``, in the same order)."""
 
     source: str
     translations: tuple[tuple[str, ...], ...]
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,11 @@ def _forms(phrase: str, words: int) -> list[str]:
 
 
 def _term(source: str, translations: tuple[str, ...], unigrams: bool) -> Term:
-    tokenised = (tuple(tokenize(t, unigrams)) for t in translations)
-    return Term(source, tuple(dict.fromkeys(t for t in tokenised if t)))
+    written: dict[tuple[str, ...], str] = {}
+    for word in translations:
+        written.setdefault(tuple(tokenize(word, unigrams)), word)
+    written.pop((), None)
+    return Term(source, tuple(written), tuple(written.values()))
 
 
 def dictionary_path() -> Path:

@@ -100,8 +100,7 @@ def evaluate(retriever: Retriever, queries: list[dict], qrels: dict[str, set[str
     started = time.perf_counter()
     prepared = [retriever.prepare(q["text"]) for q in queries]
     if vectors is None:
-        vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared],
-                                                         batch_size=64)
+        vectors = retriever.question_vectors(prepared, batch_size=64)
     hits = {k: 0 for k in KS}
     reciprocal = 0.0
     records = retriever.index.records

@@ -8,18 +8,51 @@ import numpy as np
 
 MAX_K = 100
 MAX_QUESTION_CHARS = 1000
+WORDS_PER_TERM = 3
+"""At most this many translations of each word go into :attr:`Question.embed_translated`."""
 
 
 @dataclass(frozen=True)
 class Question:
     """A question ready to rank: ``text`` (with the context of a follow-up), its keyword
-    ``tokens``, ``embed``, the text given to the model, and ``terms``, its words translated
-    for keyword matching across languages (:mod:`qa.bilingual`)."""
+    ``tokens``, ``embed``, the text given to the model, ``terms``, its words translated
+    for keyword matching across languages (:mod:`qa.bilingual`), and ``embed_translated``:
+    ``embed`` followed by those translations, embedded too (:func:`question_vectors`) for an
+    English question over documents that hold Chinese, or empty."""
 
     text: str
     tokens: tuple[str, ...]
     embed: str = ""
     terms: tuple = ()
+    embed_translated: str = ""
+
+
+def with_translations(embed: str, terms) -> str:
+    """``embed`` followed by the first :data:`WORDS_PER_TERM` written translations of each of
+    ``terms`` in brackets (``How big is the water plant? (水厂 大)``); empty without any."""
+    words = [w for term in terms for w in term.words[:WORDS_PER_TERM]]
+    return f"{embed} ({' '.join(words)})" if words else ""
+
+
+def question_vectors(encoder, questions: list[Question], batch_size: int = 32) -> np.ndarray:
+    """The dense vectors of ``questions``: the model's vector of ``embed``, or, for a question
+    with ``embed_translated``, the normalised sum of the vectors of both texts.
+
+    The dictionary's choice of words the documents use pulls an English question toward the
+    Chinese passages that hold them, and the question's own vector keeps what the dictionary
+    missed: on xquad_en2zh dev, recall@1 0.854 -> 0.867 (the translated text alone: 0.844).
+    Chinese questions over English text are not given one: the dictionary's English glosses of
+    Chinese words cost recall there (xquad_zh2halfen 0.897 -> 0.894).
+    """
+    texts = [q.embed or q.text for q in questions]
+    extra = [i for i, q in enumerate(questions) if q.embed_translated]
+    vectors = encoder.encode_queries(texts + [questions[i].embed_translated for i in extra],
+                                     batch_size=batch_size)
+    out = np.array(vectors[:len(questions)], dtype=np.float32)
+    for n, i in enumerate(extra):
+        both = out[i] + vectors[len(questions) + n]
+        out[i] = both / (np.linalg.norm(both) or 1.0)
+    return out
 
 
 @dataclass(frozen=True)

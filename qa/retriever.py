@@ -24,8 +24,10 @@ from .lexical import query_tokens
 from .passage import Passage, Record
 from .places import describe
 from .selection import answering, best_rows, fold_duplicates, source_rows
-from .questions import MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question
+from .questions import (MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question,
+                        question_vectors, with_translations)
 from .store import IndexStore, LoadedIndex
+from .text import script_of
 
 __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_K",
            "MAX_QUESTION_CHARS"]
@@ -298,8 +300,14 @@ class Retriever:
         index, arrays = self._loaded()
         terms = (dictionary().terms(text, unigrams, index.keyword) if arrays.other_scripts(text)
                  else [])
-        return Question(text, tuple(query_tokens(text, unigrams)), self.config.dense_text(text),
-                        tuple(terms))
+        embed = self.config.dense_text(text)
+        translated = with_translations(embed, terms) if script_of(text) == "latin" else ""
+        return Question(text, tuple(query_tokens(text, unigrams)), embed, tuple(terms),
+                        translated)
+
+    def question_vectors(self, questions: list[Question], batch_size: int = 32) -> np.ndarray:
+        """The dense vectors of prepared ``questions`` (:func:`qa.questions.question_vectors`)."""
+        return question_vectors(self.query_encoder, questions, batch_size)
 
     def evidence(self, question: Question, vector: np.ndarray | None = None,
                  within: np.ndarray | None = None, loaded=None) -> fusion.Evidence:
@@ -308,7 +316,7 @@ class Retriever:
         ``(index, arrays)`` those rows belong to, when a newer version may have been loaded)."""
         index, arrays = loaded or self._loaded()
         if vector is None:
-            vector = self.query_encoder.encode_queries([question.embed or question.text])[0]
+            vector = self.question_vectors([question])[0]
         with _one_blas_thread():
             return gather(index, arrays, question, vector, self.recipe, within)
 
