@@ -68,8 +68,8 @@ def main() -> None:
         retriever = corpus_retriever(folder / "corpus.jsonl", Settings.from_env(), progress=False)
         qrels = read_qrels(folder / "qrels.dev.tsv")
         queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
-        vectors = retriever.query_encoder.encode_queries(
-            [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
+        vectors = retriever.question_vectors(
+            [retriever.prepare(q["text"]) for q in queries], batch_size=64)
         rows[name] = {}
         for variant, recipe in VARIANTS.items():
             retriever.recipe = recipe

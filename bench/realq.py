@@ -237,8 +237,8 @@ def feedback(folder: Path, scores: np.ndarray, relevant: list[set[int]]) -> dict
     retriever = corpus_retriever(folder / "corpus.jsonl", Settings.from_env(), progress=False)
     passages = retriever.index.dense.vectors()
     queries = judged(read_jsonl(folder / "queries.dev.jsonl"), read_qrels(folder / "qrels.dev.tsv"))
-    vectors = retriever.query_encoder.encode_queries(
-        [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
+    vectors = retriever.question_vectors(
+        [retriever.prepare(q["text"]) for q in queries], batch_size=64)
     out = {"none": short(measure(scores, relevant))}
     for k in (1, 3, 5):
         top = np.argsort(-scores, axis=1)[:, :k]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import tables_chat
+import tables_int8
 import tables_quality
 import tables_speed
 from doc_tables import components_sets, load_json, measured, ms, value_at
@@ -106,7 +107,7 @@ def load_endpoints() -> list[str]:
 def _tables() -> dict:
     """Every table by name: the README's and those of each docs page's module."""
     found = {"figures": figures, "quality": quality, "load_endpoints": load_endpoints}
-    for module in (tables_quality, tables_speed, tables_chat):
+    for module in (tables_quality, tables_int8, tables_speed, tables_chat):
         found.update({name: f for name, f in vars(module).items()
                       if callable(f) and not name.startswith("_")
                       and getattr(f, "__module__", None) == module.__name__})

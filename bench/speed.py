@@ -205,8 +205,8 @@ def recall(sets: list[str]) -> dict:
             settings = replace(Settings.from_env(), passage_backend=backend)
             retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
             if vectors is None:  # questions take the same path whatever embeds passages
-                vectors = retriever.query_encoder.encode_queries(
-                    [retriever.prepare(q["text"]).embed for q in queries], batch_size=64)
+                vectors = retriever.question_vectors(
+                    [retriever.prepare(q["text"]) for q in queries], batch_size=64)
             row["fp32" if backend == "torch" else "int8"] = \
                 evaluate(retriever, queries, qrels, vectors)["recall@1"]
         _, arrays = retriever._loaded()  # the default (int8) path's index, at fp16

@@ -40,9 +40,9 @@ def question_vectors(encoder, questions: list[Question], batch_size: int = 32) -
 
     The dictionary's choice of words the documents use pulls an English question toward the
     Chinese passages that hold them, and the question's own vector keeps what the dictionary
-    missed: on xquad_en2zh dev, recall@1 0.854 -> 0.867 (the translated text alone: 0.844).
-    Chinese questions over English text are not given one: the dictionary's English glosses of
-    Chinese words cost recall there (xquad_zh2halfen 0.897 -> 0.894).
+    missed. Chinese questions over English text are not given one: the dictionary's English
+    glosses of Chinese words, word by word, did not help there (``bench/translated_query.py``,
+    docs/quality.md).
     """
     texts = [q.embed or q.text for q in questions]
     extra = [i for i, q in enumerate(questions) if q.embed_translated]

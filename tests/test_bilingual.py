@@ -175,3 +175,52 @@ def test_holders_are_the_passages_a_token_scores_in():
     for token in {t for text in texts for t in tokenize(text)} | {"没有", "absent"}:
         assert index.holders(token).tolist() == np.flatnonzero(index.scores([token]) > 0).tolist()
     assert index.holders("水厂").tolist() == [0, 2]
+
+
+# Translated words in the question's dense vector (qa.questions).
+
+def test_terms_keep_their_translations_as_written(seed_keywords):
+    terms = dictionary().terms("How much land was acquired for the third water plant?",
+                               keyword=seed_keywords)
+    for term in terms:
+        assert len(term.words) == len(term.translations)
+        assert [tuple(tokenize(w)) for w in term.words] == list(term.translations)
+    assert any("水厂" in w for t in terms for w in t.words)
+
+
+def test_with_translations_appends_a_few_words_of_each_term():
+    from qa.bilingual import Term
+    from qa.questions import WORDS_PER_TERM, with_translations
+
+    words = ("工厂", "植物", "栽培", "种植")
+    many = Term("plant", tuple((w,) for w in words), words)
+    water = Term("water", (("水",),), ("水",))
+    text = with_translations("query: What does the plant make?", [many, water])
+    assert text == "query: What does the plant make? (工厂 植物 栽培 水)"
+    assert WORDS_PER_TERM == 3
+    assert with_translations("query: anything", []) == ""
+
+
+def test_question_vectors_sum_both_texts_only_when_translated(encoder):
+    from qa.questions import Question, question_vectors
+
+    text = "How big is the third water plant?"
+    plain = Question(text, (), f"query: {text}")
+    both = Question(plain.text, (), plain.embed, (), plain.embed + " (第三水厂)")
+    vectors = question_vectors(encoder, [plain, both])
+    own, extra = encoder.encode_queries([plain.embed, both.embed_translated])
+    assert vectors[0] == pytest.approx(own, abs=1e-5)
+    expected = (own + extra) / np.linalg.norm(own + extra)
+    assert vectors[1] == pytest.approx(expected, abs=1e-5)
+    assert np.linalg.norm(vectors[1]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_only_english_questions_over_chinese_text_get_a_translated_text(seed_retriever):
+    english = seed_retriever.prepare("How much land was acquired for the third water plant?")
+    assert english.embed_translated.startswith(english.embed + " (")
+    assert "水厂" in english.embed_translated
+    chinese = seed_retriever.prepare("宁海县第三水厂征用了多少土地?")
+    assert chinese.embed_translated == ""  # nothing to translate: the seed is all Chinese
+    top = seed_retriever.retrieve("When did the third water plant start land acquisition?", k=1,
+                                  possible=True)
+    assert top and "第三水厂" in top[0].text
