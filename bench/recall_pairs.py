@@ -6,7 +6,8 @@ every judged dev question with each, and compares them question by question: rec
 MRR@10 of each, the questions only one of them answers first (lost: before only, won: this
 checkout only) and the exact two-sided McNemar p-value of those discordant pairs, i.e. how
 likely a split at least that uneven is when neither code is better. Writes
-``bench/results/recall_pairs.json``.
+``bench/results/recall_pairs.json``; sets not rerun keep their earlier rows (each names the
+commit it measured) when ``--before`` is the same.
 
 Run: ``.venv/bin/python bench/recall_pairs.py [--before c0607fb] [--sets xquad_en2zh
 meddialog_zh]`` (about 15 minutes for those two here: four index builds).
@@ -42,7 +43,10 @@ for folder in map(Path, sys.argv[1:]):
     retriever = corpus_retriever(folder / "corpus.jsonl", Settings.from_env(), progress=False)
     records = retriever.index.records
     prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.question_vectors(prepared, batch_size=64)
+    if hasattr(retriever, "question_vectors"):
+        vectors = retriever.question_vectors(prepared, batch_size=64)
+    else:  # code before Retriever.question_vectors
+        vectors = retriever.query_encoder.encode_queries([p.embed for p in prepared], batch_size=64)
     ranks = {}
     for query, question, vector in zip(queries, prepared, vectors):
         ids = [records[r.row].id for r in retriever.rank(question, 10, vector)]
@@ -85,7 +89,8 @@ def compare(before: dict[str, int], after: dict[str, int]) -> dict:
     lost = sum(before[i] == 1 and after[i] != 1 for i in ids)
     won = sum(before[i] != 1 and after[i] == 1 for i in ids)
     return {"questions": len(ids), "before": figures(before), "after": figures(after),
-            "lost": lost, "won": won, "mcnemar_p": round(mcnemar_p(lost, won), 4)}
+            "lost": lost, "won": won, "mcnemar_p": round(mcnemar_p(lost, won), 4),
+            "after_commit": commit()}
 
 
 def main() -> None:
@@ -103,6 +108,12 @@ def main() -> None:
     result = {"before_commit": args.before, "after_commit": commit(),
               "sets": {name: compare(before[name], after[name]) for name in args.sets},
               "measured": machine()}
+    earlier = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    if earlier.get("before_commit") == args.before:  # keep the sets not rerun, with their commit
+        for name, row in earlier["sets"].items():
+            if name not in result["sets"]:
+                result["sets"][name] = {**row, "after_commit": row.get("after_commit",
+                                                                       earlier["after_commit"])}
     for name, row in result["sets"].items():
         print(name, json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -33,12 +33,13 @@ def int8_cosine() -> list[str]:
 def recall_pairs() -> list[str]:
     """Dev recall@1 of two commits question by question (bench/recall_pairs.py)."""
     result = load_json("recall_pairs")
-    before, after = result["before_commit"], result["after_commit"]
-    rows = [f"| dev set | R@1 / MRR@10 at {before} | R@1 / MRR@10 at {after} | "
+    before = result["before_commit"]
+    rows = [f"| dev set | R@1 / MRR@10 at {before} | R@1 / MRR@10 after (commit) | "
             "first only before / only after | McNemar p |", "|---|---|---|---|---|"]
     for name, r in result["sets"].items():
+        after = r.get("after_commit", result["after_commit"])
         rows.append(f"| {name} | {r['before']['recall@1']:.4f} / {r['before']['mrr@10']:.4f} | "
-                    f"{r['after']['recall@1']:.4f} / {r['after']['mrr@10']:.4f} | "
+                    f"{r['after']['recall@1']:.4f} / {r['after']['mrr@10']:.4f} ({after}) | "
                     f"{r['lost']} / {r['won']} | {r['mcnemar_p']:.2f} |")
     return rows
 
