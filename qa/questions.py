@@ -8,8 +8,10 @@ import numpy as np
 
 MAX_K = 100
 MAX_QUESTION_CHARS = 1000
-WORDS_PER_TERM = 3
-"""At most this many translations of each word go into :attr:`Question.embed_translated`."""
+WORDS_PER_TERM = 1
+"""How many translations of each word go into :attr:`Question.embed_translated`: the first
+(for a phrase, the compound the documents hold most; else the word's most frequent
+translation in them; three measured no better: bench/translated_query.py)."""
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,10 @@ class Question:
     embed_translated: str = ""
 
 
-def with_translations(embed: str, terms) -> str:
-    """``embed`` followed by the first :data:`WORDS_PER_TERM` written translations of each of
-    ``terms`` in brackets (``How big is the water plant? (水厂 大)``); empty without any."""
-    words = [w for term in terms for w in term.words[:WORDS_PER_TERM]]
+def with_translations(embed: str, terms, per_term: int = WORDS_PER_TERM) -> str:
+    """``embed`` followed by the first ``per_term`` written translations of each of ``terms``
+    in brackets (``How big is the water plant? (水厂 大)``); empty without any."""
+    words = [w for term in terms for w in term.words[:per_term]]
     return f"{embed} ({' '.join(words)})" if words else ""
 
 
