@@ -10,8 +10,9 @@ Five ways to make the dense vector, everything else equal (the shipped ranking,
 - ``question``: the question's own vector (before);
 - ``translated``: the vector of ``embed_translated`` alone;
 - ``sum, English questions``: the normalised sum of both for questions in Latin script, the
-  question's own vector for the others (shipped);
-- ``sum, every question``: the same for Chinese questions over English text too;
+  question's own vector for Chinese ones;
+- ``sum, every question``: the normalised sum for every question with translated words
+  (shipped);
 - ``sum, three words a term``: as shipped, with up to three translations of each word.
 
 Per dev set whose questions meet passages in another script (the others translate nothing and
@@ -42,6 +43,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.questions import question_vectors, with_translations  # noqa: E402
 from qa.retriever import Retriever  # noqa: E402
+from qa.text import script_of  # noqa: E402
 
 SETS = ["xquad_en2zh", "xquad_zh2halfen", "xquad_zh2mixed"]
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions_en.json"
@@ -52,16 +54,17 @@ WAYS = ["question", "translated", "sum, English questions", "sum, every question
 def vectors_by_way(retriever: Retriever, prepared: list) -> dict[str, np.ndarray]:
     """The questions' vectors made each way of :data:`WAYS`."""
     own = [replace(q, embed_translated="") for q in prepared]
-    every = [replace(q, embed_translated=with_translations(q.embed, q.terms)) for q in prepared]
     alone = [replace(q, embed=q.embed_translated or q.embed, embed_translated="")
-             for q in every]
+             for q in prepared]
+    english = [q if script_of(q.text) == "latin" else replace(q, embed_translated="")
+               for q in prepared]
     three = [replace(q, embed_translated=with_translations(q.embed, q.terms, 3))
-             if q.embed_translated else q for q in prepared]
+             for q in prepared]
     encoder = retriever.query_encoder
     return {"question": question_vectors(encoder, own, 64),
             "translated": question_vectors(encoder, alone, 64),
-            "sum, English questions": retriever.question_vectors(prepared, 64),
-            "sum, every question": question_vectors(encoder, every, 64),
+            "sum, English questions": question_vectors(encoder, english, 64),
+            "sum, every question": retriever.question_vectors(prepared, 64),
             "sum, three words a term": question_vectors(encoder, three, 64)}
 
 

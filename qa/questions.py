@@ -19,8 +19,8 @@ class Question:
     """A question ready to rank: ``text`` (with the context of a follow-up), its keyword
     ``tokens``, ``embed``, the text given to the model, ``terms``, its words translated
     for keyword matching across languages (:mod:`qa.bilingual`), and ``embed_translated``:
-    ``embed`` followed by those translations, embedded too (:func:`question_vectors`) for an
-    English question over documents that hold Chinese, or empty."""
+    ``embed`` followed by those translations, embedded too (:func:`question_vectors`), or
+    empty when it has none (documents all in the question's script)."""
 
     text: str
     tokens: tuple[str, ...]
@@ -40,11 +40,9 @@ def question_vectors(encoder, questions: list[Question], batch_size: int = 32) -
     """The dense vectors of ``questions``: the model's vector of ``embed``, or, for a question
     with ``embed_translated``, the normalised sum of the vectors of both texts.
 
-    The dictionary's choice of words the documents use pulls an English question toward the
-    Chinese passages that hold them, and the question's own vector keeps what the dictionary
-    missed. Chinese questions over English text are not given one: the dictionary's English
-    glosses of Chinese words, word by word, did not help there (``bench/translated_query.py``,
-    docs/quality.md).
+    The words the documents use for the question's words pull it toward the passages in the
+    other language that hold them, and the question's own vector keeps what the dictionary
+    missed (``bench/translated_query.py``, docs/quality.md).
     """
     texts = [q.embed or q.text for q in questions]
     extra = [i for i, q in enumerate(questions) if q.embed_translated]

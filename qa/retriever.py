@@ -27,7 +27,6 @@ from .selection import answering, best_rows, fold_duplicates, source_rows
 from .questions import (MAX_K, MAX_QUESTION_CHARS, Question, Ranked, check_k, clean_question,
                         question_vectors, with_translations)
 from .store import IndexStore, LoadedIndex
-from .text import script_of
 
 __all__ = ["Retriever", "Question", "Ranked", "check_k", "clean_question", "MAX_K",
            "MAX_QUESTION_CHARS"]
@@ -301,9 +300,8 @@ class Retriever:
         terms = (dictionary().terms(text, unigrams, index.keyword) if arrays.other_scripts(text)
                  else [])
         embed = self.config.dense_text(text)
-        translated = with_translations(embed, terms) if script_of(text) == "latin" else ""
         return Question(text, tuple(query_tokens(text, unigrams)), embed, tuple(terms),
-                        translated)
+                        with_translations(embed, terms))
 
     def question_vectors(self, questions: list[Question], batch_size: int = 32) -> np.ndarray:
         """The dense vectors of prepared ``questions`` (:func:`qa.questions.question_vectors`)."""

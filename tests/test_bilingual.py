@@ -103,6 +103,10 @@ def test_english_question_over_chinese_text_and_the_reverse(make_retriever):
     assert retriever.retrieve("In what year did the Normans invade England?")[0].source.endswith(
         "normans.txt")
     assert retriever.retrieve("莱茵河流入哪个海?")[0].source.endswith("rhine.md")
+    added = question.embed_translated[len(question.embed):]
+    assert question.embed_translated.startswith(question.embed) and "英格兰" in added, added
+    reverse = retriever.prepare("莱茵河流入哪个海?")
+    assert reverse.embed_translated.startswith(reverse.embed + " (")  # English words added
 
 
 # Translation chosen by the corpus (qa.phrases): phrases, compounds of single characters,
@@ -216,7 +220,7 @@ def test_question_vectors_sum_both_texts_only_when_translated(encoder):
     assert np.linalg.norm(vectors[1]) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_only_english_questions_over_chinese_text_get_a_translated_text(seed_retriever):
+def test_a_translated_text_only_where_the_documents_hold_another_script(seed_retriever):
     english = seed_retriever.prepare("How much land was acquired for the third water plant?")
     assert english.embed_translated.startswith(english.embed + " (")
     assert "水厂" in english.embed_translated
