@@ -8,9 +8,10 @@ shipped keyword evidence by far. Each suspect is measured on the dev half, recal
   reference, rank_bm25's ``BM25Okapi`` with k1=1.5, b=0.75, re-implemented here in numpy:
   :class:`PlainBM25`; rank_bm25 is not installed);
 - ``keyword_alone``: BM25 over the index's tokens (:func:`qa.lexical.tokenize`, bm25s's
-  scoring, k1=1.2, b=0.75), ranked alone: as shipped (each question token once, interrogatives
-  dropped), counting repeated tokens, other k1/b, without colloquial stop-bigrams, with
-  single characters;
+  scoring, k1=1.2, b=0.75), ranked alone: as shipped (interrogatives dropped, a token said
+  ``c`` times weighs ``(k3 + 1) c / (k3 + c)``, k3 = 1: :func:`qa.lexical.query_weights`),
+  each token once (before), other k3, repeated tokens counting in full, other k1/b, without
+  colloquial stop-bigrams, with single characters;
 - ``floor``: where the answer's keyword share (BM25 / reachable bound) lies against the floor;
 - ``fusion``: the fused ranking (the shipped code's evidence, captured as ``bench/grid.py``
   does) with step 5 of :mod:`qa.fusion` off and on, with the floor or the passage weight
@@ -45,7 +46,7 @@ from grid import collect  # noqa: E402
 from qa import fusion  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import judged, read_jsonl, read_qrels  # noqa: E402
-from qa.lexical import QUESTION_WORDS, idf, tokenize  # noqa: E402
+from qa.lexical import QUERY_SATURATION, QUESTION_WORDS, idf, query_weights, tokenize  # noqa: E402
 
 STOP_BIGRAMS = ("医生", "你好", "您好", "请问", "谢谢", "大夫", "一下", "怎么", "什么", "是不",
                 "不是", "可以", "有没", "没有", "现在", "我的", "我是", "我们", "一个", "这个")
@@ -91,13 +92,15 @@ class PlainBM25:
             gain = tf / (tf + norm[rows]) if lucene else tf * (k1 + 1) / (tf + norm[rows])
             self.postings[token] = (rows, weight * gain)
 
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 of every document for the query ``tokens`` (repeats count)."""
+    def scores(self, tokens) -> np.ndarray:
+        """BM25 of every document for the query ``tokens``: a list (repeats count) or a dict
+        token -> weight."""
+        weights = tokens if isinstance(tokens, dict) else Counter(tokens)
         out = np.zeros(self.size)
-        for token in tokens:
+        for token, weight in weights.items():
             if token in self.postings:
                 rows, values = self.postings[token]
-                out[rows] += values
+                out[rows] += weight * values
         return out
 
 
@@ -153,26 +156,34 @@ def main() -> None:
     documents = [tokenize(p["text"]) for p in corpus]
     asked = [[t for t in tokenize(text) if not QUESTION_WORDS.search(t)] for text in texts]
     once = [list(dict.fromkeys(tokens)) for tokens in asked]
-    no_stop = [[t for t in tokens if t not in STOP_BIGRAMS] for tokens in once]
+    shipped_weights = [query_weights(text) for text in texts]
+    no_stop = [{t: w for t, w in q.items() if t not in STOP_BIGRAMS} for q in shipped_weights]
+
+    def saturated(k3: float) -> list[dict[str, float]]:
+        return [{t: (k3 + 1) * c / (k3 + c) for t, c in Counter(tokens).items()}
+                for tokens in asked]
     index = PlainBM25(documents, 1.2, 0.75, lucene=True)
 
-    def keyword(bm25, questions):
-        frequencies = [[int(len(bm25.postings.get(t, ((),))[0])) for t in q] for q in questions]
-        bounds = np.array([2.2 * sum(idf(df, bm25.size) for df in f) for f in frequencies])
+    def keyword(bm25, questions: list[dict[str, float]]):
+        bounds = np.array([2.2 * sum(w * idf(len(bm25.postings.get(t, ((),))[0]), bm25.size)
+                                     for t, w in q.items()) for q in questions])
         return np.stack([bm25.scores(q) for q in questions]), bounds
 
-    variants = {"shipped (each token once)": keyword(index, once),
-                "repeated tokens count": keyword(index, asked),
+    variants = {f"shipped (a token said c times weighs (k3 + 1) c / (k3 + c), k3 "
+                f"{QUERY_SATURATION:g})": keyword(index, shipped_weights),
+                "each token once (before)": keyword(index, [dict.fromkeys(q, 1.0) for q in once]),
+                "k3 3": keyword(index, saturated(3.0)),
+                "repeated tokens count in full": keyword(index, [Counter(q) for q in asked]),
                 "without colloquial stop-bigrams": keyword(index, no_stop)}
     alone = {name: short(measure(s, relevant)) for name, (s, _) in variants.items()}
     for k1 in (0.9, 1.2, 1.5, 2.0):
         for b in (0.5, 0.75, 0.9):
             other = PlainBM25(documents, k1, b, lucene=True)
             alone[f"k1={k1} b={b}"] = short(measure(
-                np.stack([other.scores(q) for q in once]), relevant))
+                np.stack([other.scores(q) for q in shipped_weights]), relevant))
     unigram = PlainBM25([tokenize(p["text"], True) for p in corpus], 1.2, 0.75, lucene=True)
     alone["with single characters"] = short(measure(np.stack(
-        [unigram.scores(list(dict.fromkeys(tokenize(t, True)))) for t in texts]), relevant))
+        [unigram.scores(query_weights(t, True)) for t in texts]), relevant))
     out["keyword_alone"] = alone
 
     bm25 = np.stack([c.arguments["bm25"] for c in captured.calls])

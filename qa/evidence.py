@@ -87,12 +87,12 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     """Every passage's dense and keyword evidence and fused score for ``question`` (passages
     that are not candidates get a fused score of -inf; see :class:`IndexArrays`; the rows
     ``within``, when given, are candidates too)."""
-    tokens = list(question.tokens)
+    tokens, weights = list(question.tokens), dict(question.weights)
     question_group = SCRIPT_CODES[script_of(question.text)]
-    bound = index.keyword.upper_bound(tokens)
+    bound = index.keyword.upper_bound(tokens, weights)
     baseline = arrays.baseline(vector)
     if arrays.exact:
-        bm25 = index.keyword.scores(tokens)
+        bm25 = index.keyword.scores(tokens, weights)
         translated = index.keyword.term_scores(question.terms) if question.terms else None
         passage_cos = arrays.passages @ vector
         sentence_cos = arrays.sentences @ vector
@@ -100,7 +100,7 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         return fusion.combine(passage_cos, sentence_best, sentence_cos, bm25, bound,
                               arrays.groups, baseline, question_group, recipe,
                               translated=translated, question_tokens=len(tokens))
-    keywords = index.keyword.query(tokens, question.terms)
+    keywords = index.keyword.query(tokens, question.terms, weights)
     return _gather_candidates(index, arrays, vector, keywords, bound, baseline,
                               question_group, recipe, len(tokens), within)
 

@@ -4,7 +4,8 @@ Tokens (:func:`tokenize`): the text is folded by :func:`qa.text.normalize` (NFKC
 Traditional -> Simplified Chinese), so both scripts match each other. Runs of Han ideographs
 (:data:`qa.text.IDEOGRAPHS`) give their character bigrams (and single characters when
 ``unigrams``); Latin words and numbers are kept whole (``3.5`` stays one token), English stop
-words are dropped. Questions also lose their interrogatives (:func:`query_tokens`).
+words are dropped. Questions also lose their interrogatives (:func:`query_tokens`), and a token
+they say again weighs more, saturating (:func:`query_weights`).
 BM25's idf is :func:`idf`. The index is saved by ``bm25s`` as ``.npy`` + JSON, never pickle.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,10 @@ EN_STOP_WORDS = frozenset(
 
 
 QUESTION_WORDS = re.compile(r"[什么哪谁几怎吗呢啥]|多少|为何|如何|是否")
+QUERY_SATURATION = 1.0
+"""BM25's ``k3``: a token a question says ``c`` times weighs ``(k3 + 1) c / (k3 + c)`` (1, 1.33,
+1.5, ... at most 2). A patient's post repeats what matters (its disease, its drug); counted
+once, the repeats were lost, counted in full they drown the rest (``bench/realq.py``)."""
 
 
 def tokenize(text: str, unigrams: bool = False) -> list[str]:
@@ -55,8 +60,15 @@ def tokenize(text: str, unigrams: bool = False) -> list[str]:
 def query_tokens(text: str, unigrams: bool = False) -> list[str]:
     """Tokens of a question: :func:`tokenize` without interrogatives (什么, 哪, 谁, 多少...),
     each token once."""
-    tokens = (t for t in tokenize(text, unigrams) if not QUESTION_WORDS.search(t))
-    return list(dict.fromkeys(tokens))
+    return list(query_weights(text, unigrams))
+
+
+def query_weights(text: str, unigrams: bool = False) -> dict[str, float]:
+    """:func:`query_tokens` with each token's weight: said ``c`` times, it weighs
+    ``(k3 + 1) c / (k3 + c)`` with ``k3`` = :data:`QUERY_SATURATION`."""
+    counts = Counter(t for t in tokenize(text, unigrams) if not QUESTION_WORDS.search(t))
+    k3 = QUERY_SATURATION
+    return {token: (k3 + 1) * c / (k3 + c) for token, c in counts.items()}
 
 
 def idf(document_frequency: int, size: int) -> float:
@@ -70,6 +82,14 @@ def idf(document_frequency: int, size: int) -> float:
     """
     n = max(size, 1)
     return float(np.log(1 + (n - document_frequency + 0.5) / (document_frequency + 0.5)))
+
+
+def bm25_bound(frequencies: dict[str, int], size: int, k1: float, weights=None) -> float:
+    """The highest BM25 a passage could reach for tokens of these document ``frequencies``:
+    ``(k1 + 1) * Σ weight * idf`` (``weights``: token -> weight, default 1)."""
+    weights = weights or {}
+    total = sum(weights.get(t, 1.0) * idf(df, size) for t, df in frequencies.items())
+    return float((k1 + 1) * total)
 
 
 class KeywordIndex:
@@ -120,12 +140,23 @@ class KeywordIndex:
         bm25.nonoccurrence_array = None  # as bm25s sets it for Lucene BM25
         return cls(bm25, size)
 
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 score of every passage for the query ``tokens`` (zeros when none is known)."""
-        ids = [self._bm25.vocab_dict[t] for t in tokens if t in self._bm25.vocab_dict]
-        if not ids or self.size == 0:
+    def scores(self, tokens: list[str], weights=None) -> np.ndarray:
+        """BM25 score of every passage for the query ``tokens`` (zeros when none is known),
+        each token's score times its weight in ``weights`` (token -> weight, default 1)."""
+        vocab, weights = self._bm25.vocab_dict, weights or {}
+        known = [(vocab[t], weights.get(t, 1.0)) for t in tokens if t in vocab]
+        if not known or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+        if all(w == 1.0 for _, w in known):
+            ids = [i for i, _ in known]
+            return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+        matrix = self._bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        out = np.zeros(max(self.size, int(matrix["num_docs"])), dtype=np.float32)
+        for idx, weight in known:
+            start, stop = indptr[idx], indptr[idx + 1]
+            out[indices[start:stop]] += np.float32(weight) * data[start:stop]
+        return out[: self.size]
 
     def term_scores(self, terms) -> tuple[np.ndarray, float]:
         """Structured-query BM25 for translated ``terms`` (:class:`qa.bilingual.Term`): per
@@ -146,19 +177,19 @@ class KeywordIndex:
                 bound += max(bounds)
         return total, bound
 
-    def query(self, tokens: list[str], terms=()) -> "KeywordQuery":
+    def query(self, tokens: list[str], terms=(), weights=None) -> "KeywordQuery":
         """One question's keyword evidence for the candidate ranking (:mod:`qa.evidence`)."""
-        return KeywordQuery(self, list(tokens), tuple(terms or ()))
+        return KeywordQuery(self, list(tokens), tuple(terms or ()), weights)
 
-    def upper_bound(self, tokens: list[str]) -> float:
-        """The highest BM25 any passage could reach: ``(k1 + 1) * Σ idf`` (:func:`idf`),
-        unknown tokens counted at the idf of a term no passage contains."""
-        return self._bound(self.document_frequency(tokens))
+    def upper_bound(self, tokens: list[str], weights=None) -> float:
+        """The highest BM25 any passage could reach: ``(k1 + 1) * Σ weight * idf``
+        (:func:`idf`; ``weights`` as in :meth:`scores`), unknown tokens counted at the idf of a
+        term no passage contains."""
+        return self._bound(self.document_frequency(tokens), weights)
 
-    def _bound(self, frequencies: dict[str, int]) -> float:
+    def _bound(self, frequencies: dict[str, int], weights=None) -> float:
         """:meth:`upper_bound` from the tokens' document frequencies."""
-        total = sum(idf(df, self.size) for df in frequencies.values())
-        return float((self._bm25.k1 + 1) * total)
+        return bm25_bound(frequencies, self.size, self._bm25.k1, weights)
 
     def document_frequency(self, tokens: list[str]) -> dict[str, int]:
         """How many passages contain each of ``tokens`` (0 when unknown); repeats count once."""
@@ -203,14 +234,14 @@ class KeywordQuery:
     (:meth:`at`, :meth:`term_at`). Here every passage is scored once, on first use; the Milvus
     backend answers the same questions with searches (:mod:`qa.milvus`)."""
 
-    def __init__(self, index: KeywordIndex, tokens: list[str], terms: tuple):
-        self.index, self.tokens, self.terms = index, tokens, terms
+    def __init__(self, index: KeywordIndex, tokens: list[str], terms: tuple, weights=None):
+        self.index, self.tokens, self.terms, self.weights = index, tokens, terms, weights
         self._scores: np.ndarray | None = None
         self._translated: tuple[np.ndarray, float] | None = None
 
     def scores(self) -> np.ndarray:
         if self._scores is None:
-            self._scores = self.index.scores(self.tokens)
+            self._scores = self.index.scores(self.tokens, self.weights)
         return self._scores
 
     def translated(self) -> tuple[np.ndarray, float]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexMismatchError, QAError
-from .lexical import idf
+from .lexical import bm25_bound, idf
 from .milvus_store import BATCH, Collections, term_frequencies
 from .passage import Record
 from .store import LoadedIndex
@@ -131,15 +131,17 @@ class MilvusKeyword:
     def document_frequency(self, tokens: list[str]) -> dict[str, int]:
         return {t: int(self.df[self.ids[t]]) if t in self.ids else 0 for t in tokens}
 
-    def upper_bound(self, tokens: list[str]) -> float:
-        return self._bound(self.document_frequency(tokens))
+    def upper_bound(self, tokens: list[str], weights=None) -> float:
+        return self._bound(self.document_frequency(tokens), weights)
 
-    def _bound(self, frequencies: dict[str, int]) -> float:
-        return float((self.k1 + 1) * sum(idf(df, self.size) for df in frequencies.values()))
+    def _bound(self, frequencies: dict[str, int], weights=None) -> float:
+        return bm25_bound(frequencies, self.size, self.k1, weights)
 
-    def _query(self, tokens) -> dict[int, float]:
-        """Token id -> idf for the known ``tokens`` (each once)."""
-        return {self.ids[t]: idf(int(self.df[self.ids[t]]), self.size)
+    def _query(self, tokens, weights=None) -> dict[int, float]:
+        """Token id -> idf times the token's weight (``weights``, default 1) for the known
+        ``tokens`` (each once)."""
+        weights = weights or {}
+        return {self.ids[t]: weights.get(t, 1.0) * idf(int(self.df[self.ids[t]]), self.size)
                 for t in dict.fromkeys(tokens) if t in self.ids and self.df[self.ids[t]] > 0}
 
     def _search(self, query: dict[int, float], k: int) -> np.ndarray:
@@ -158,8 +160,8 @@ class MilvusKeyword:
             return np.zeros(0, dtype=np.int64)
         return np.sort(self._search({self.ids[token]: 1.0}, int(self.df[self.ids[token]])))
 
-    def query(self, tokens, terms=()) -> "MilvusKeywordQuery":
-        return MilvusKeywordQuery(self, list(tokens), list(terms or ()))
+    def query(self, tokens, terms=(), weights=None) -> "MilvusKeywordQuery":
+        return MilvusKeywordQuery(self, list(tokens), list(terms or ()), weights)
 
     def exact_scores(self, query: dict[int, float], rows: np.ndarray) -> np.ndarray:
         """BM25 (bm25s's Lucene form) of ``query`` (id -> idf) at ``rows``."""
@@ -181,8 +183,9 @@ class MilvusKeywordQuery:
     """One question's keyword evidence (the interface of
     :class:`qa.lexical.KeywordQuery`)."""
 
-    def __init__(self, keyword: MilvusKeyword, tokens: list[str], terms: list):
+    def __init__(self, keyword: MilvusKeyword, tokens: list[str], terms: list, weights=None):
         self.keyword, self.tokens, self.terms = keyword, tokens, terms
+        self.weights = weights
         self._translations = []  # per term: [(query, bound)] of translations the corpus holds
         for term in terms:
             usable = []
@@ -193,10 +196,10 @@ class MilvusKeywordQuery:
             self._translations.append(usable)
 
     def top(self, k: int) -> np.ndarray:
-        return self.keyword._search(self.keyword._query(self.tokens), k)
+        return self.keyword._search(self.keyword._query(self.tokens, self.weights), k)
 
     def at(self, rows: np.ndarray) -> np.ndarray:
-        return self.keyword.exact_scores(self.keyword._query(self.tokens), rows)
+        return self.keyword.exact_scores(self.keyword._query(self.tokens, self.weights), rows)
 
     def term_top(self, k: int) -> np.ndarray:
         found = [self.keyword._search(q, k) for usable in self._translations for q, _ in usable]

@@ -18,15 +18,17 @@ translation in them; three measured no better: bench/translated_query.py)."""
 class Question:
     """A question ready to rank: ``text`` (with the context of a follow-up), its keyword
     ``tokens``, ``embed``, the text given to the model, ``terms``, its words translated
-    for keyword matching across languages (:mod:`qa.bilingual`), and ``embed_translated``:
+    for keyword matching across languages (:mod:`qa.bilingual`), ``embed_translated``:
     ``embed`` followed by those translations, embedded too (:func:`question_vectors`), or
-    empty when it has none (documents all in the question's script)."""
+    empty when it has none (documents all in the question's script), and ``weights``: the
+    tokens said more than once, with their weight (:func:`qa.lexical.query_weights`)."""
 
     text: str
     tokens: tuple[str, ...]
     embed: str = ""
     terms: tuple = ()
     embed_translated: str = ""
+    weights: tuple[tuple[str, float], ...] = ()
 
 
 def with_translations(embed: str, terms, per_term: int = WORDS_PER_TERM) -> str:

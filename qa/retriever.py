@@ -20,7 +20,7 @@ from .evidence import IndexArrays, gather, keyword_weights, term_weights
 from .followup import resolve
 from .indexer import IndexConfig, build
 from .sources import FileSource
-from .lexical import query_tokens
+from .lexical import query_weights
 from .passage import Passage, Record
 from .places import describe
 from .selection import answering, best_rows, fold_duplicates, source_rows
@@ -300,8 +300,9 @@ class Retriever:
         terms = (dictionary().terms(text, unigrams, index.keyword) if arrays.other_scripts(text)
                  else [])
         embed = self.config.dense_text(text)
-        return Question(text, tuple(query_tokens(text, unigrams)), embed, tuple(terms),
-                        with_translations(embed, terms))
+        weights = query_weights(text, unigrams)
+        return Question(text, tuple(weights), embed, tuple(terms), with_translations(embed, terms),
+                        tuple((t, w) for t, w in weights.items() if w != 1.0))
 
     def question_vectors(self, questions: list[Question], batch_size: int = 32) -> np.ndarray:
         """The dense vectors of prepared ``questions`` (:func:`qa.questions.question_vectors`)."""

@@ -9,7 +9,7 @@ import bm25s
 import numpy as np
 import pytest
 
-from qa.lexical import KeywordIndex, _lucene_scores, tokenize
+from qa.lexical import KeywordIndex, _lucene_scores, query_tokens, query_weights, tokenize
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
 
@@ -48,3 +48,27 @@ def test_built_index_scores_saves_and_loads(tmp_path):
     index.save(tmp_path)
     loaded = KeywordIndex.load(tmp_path, len(texts))
     assert np.array_equal(loaded.scores(tokenize("第三水厂征地")), scores)
+
+
+def test_a_token_said_again_weighs_more_but_not_in_full():
+    weights = query_weights("乙肝怎么治？乙肝大三阳，乙肝严重吗")
+    assert list(weights) == query_tokens("乙肝怎么治？乙肝大三阳，乙肝严重吗")
+    assert weights["乙肝"] == 1.5 and weights["大三"] == 1.0  # said 3 times: 2 * 3 / (1 + 3)
+    assert "怎么" not in weights and len(set(weights)) == len(weights)
+    assert query_weights("") == {}
+
+
+def test_weighted_scores_and_bound_are_the_weighted_sums():
+    texts = ["乙肝大三阳需要抗病毒治疗", "乙肝小三阳定期复查肝功能", "高血压要低盐饮食", ""]
+    index = KeywordIndex.build([tokenize(t) for t in texts])
+    tokens = ["乙肝", "三阳", "治疗", "unknown"]
+    weights = {"乙肝": 1.5, "治疗": 1.3333}
+    expected = sum(index.scores([t]) * weights.get(t, 1.0) for t in tokens)
+    assert np.allclose(index.scores(tokens, weights), expected, rtol=1e-6)
+    assert np.array_equal(index.scores(tokens, {t: 1.0 for t in tokens}), index.scores(tokens))
+    assert index.scores(["unknown"], {"unknown": 2.0}).tolist() == [0.0] * 4
+    plain, weighted = index.upper_bound(tokens), index.upper_bound(tokens, weights)
+    extra = sum((w - 1) * index.upper_bound([t]) for t, w in weights.items())
+    assert weighted == pytest.approx(plain + extra)
+    query = index.query(tokens, weights=weights)
+    assert np.array_equal(query.at(np.arange(4)), index.scores(tokens, weights))

@@ -90,6 +90,12 @@ def test_milvus_answers_as_faiss_and_follows_changes(tmp_path, settings, encoder
     top = set(remote.index.records[r].id for r in query.top(3))
     assert top == {local.index.records[r].id for r in local.index.keyword.query(
         ["水厂", "征地", "2006", "water"]).top(3)}
+    weights = {"水厂": 1.5, "water": 1.3333}  # a question's repeated tokens weigh more
+    weighted = remote.index.keyword.query(["水厂", "征地", "2006", "water"], weights=weights)
+    assert np.allclose(weighted.at(rows), local.index.keyword.scores(
+        ["水厂", "征地", "2006", "water"], weights)[order], rtol=1e-5, atol=1e-6)
+    assert remote.index.keyword.upper_bound(["水厂", "water"], weights) == pytest.approx(
+        local.index.keyword.upper_bound(["水厂", "water"], weights))
     sentences = store.Collections(client, base).scan(f"{base}_sentences", ["id"])
     assert len(sentences) == len(local.index.sentence_spans)  # none doubled, none left over
 

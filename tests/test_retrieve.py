@@ -60,6 +60,17 @@ def test_a_megabyte_question_is_truncated(seed_retriever):
     assert seed_retriever.retrieve(question, k=2) == seed_retriever.retrieve(cut, k=2)
 
 
+def test_a_word_said_again_weighs_more_in_the_keyword_evidence(seed_retriever):
+    once = seed_retriever.prepare("第三水厂征地是哪一年?")
+    again = seed_retriever.prepare("第三水厂征地是哪一年? 第三水厂的征地")
+    assert once.weights == ()
+    said_twice = 2 * 2 / (1 + 2)
+    assert dict(again.weights) == pytest.approx(
+        {"第三": said_twice, "三水": said_twice, "水厂": said_twice, "征地": said_twice})
+    first = lambda q: seed_retriever.rank(q, k=1)[0].row  # noqa: E731
+    assert first(again) == first(once)  # the same passage answers both
+
+
 def test_history_is_accepted(seed_retriever):
     assert seed_retriever.retrieve("划船社区党委书记是谁?", k=2, history=["你好"])
 
