@@ -1,5 +1,5 @@
 """The keyword index's build, side by side (issue 17): bm25s's own loop over passages against
-the vectorised build of :func:`qa.lexical._lucene_scores` (bit-identical scores), on the bench
+the vectorised build of :func:`qa.bm25_matrix.lucene_scores` (bit-identical scores), on the bench
 corpora repeated to ``--sizes`` passages; also the tokenising and token-id steps before it,
 and the peak memory each build allocates (``tracemalloc``, in a second run: tracing slows it).
 
@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
 from qa.evaluate import read_jsonl  # noqa: E402
-from qa.lexical import _lucene_scores, tokenize  # noqa: E402
+from qa.bm25_matrix import lucene_scores  # noqa: E402
+from qa.lexical import tokenize  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
 SETS = ["cmrc2018", "drcd", "meddialog_zh", "xquad_zh", "xquad_en"]
@@ -64,7 +65,7 @@ def measure(texts: list[str]) -> dict:
     vocabulary = dict(vocabulary)
     numbered = time.perf_counter() - started
     del tokens
-    ours, ours_s, ours_peak = timed(_lucene_scores, ids, len(vocabulary), 1.2, 0.75)
+    ours, ours_s, ours_peak = timed(lucene_scores, ids, len(vocabulary), 1.2, 0.75)
     theirs, theirs_s, theirs_peak = timed(bm25s_build, ids, vocabulary)
     same = all(np.array_equal(ours[k], theirs[k]) for k in ("data", "indices", "indptr"))
     return {"passages": len(texts), "tokens": int(sum(len(d) for d in ids)),

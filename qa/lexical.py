@@ -11,13 +11,13 @@ BM25's idf is :func:`idf`. The index is saved by ``bm25s`` as ``.npy`` + JSON, n
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from .bm25_matrix import lucene_scores
 from .errors import IndexCorruptError, MissingDependencyError
 from .text import IDEOGRAPHS, normalize
 
@@ -125,7 +125,7 @@ class KeywordIndex:
 
         The scores are bm25s's own (Lucene BM25, its matrix and file format: the index is a
         ``bm25s.BM25``), computed here for the whole corpus at once with numpy instead of
-        bm25s's loop over passages (:func:`_lucene_scores`)."""
+        bm25s's loop over passages (:func:`qa.bm25_matrix.lucene_scores`)."""
         bm25s = cls._module()
         bm25 = bm25s.BM25(k1=k1, b=b)
         vocabulary = dict(vocabulary)
@@ -134,7 +134,7 @@ class KeywordIndex:
         empty = np.array([vocabulary[""]], dtype=np.int32)
         size = len(ids)
         ids = [doc if len(doc) else empty for doc in ids] or [empty]
-        bm25.scores = _lucene_scores(ids, len(vocabulary), k1, b)
+        bm25.scores = lucene_scores(ids, len(vocabulary), k1, b)
         bm25.vocab_dict = vocabulary
         bm25.unique_token_ids_set = set(vocabulary.values())
         bm25.nonoccurrence_array = None  # as bm25s sets it for Lucene BM25
@@ -269,47 +269,3 @@ def top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
     if len(rows) > k:
         rows = rows[np.argpartition(scores[rows], -k)[-k:]]
     return rows
-
-
-def _lucene_scores(ids: list[np.ndarray], vocabulary_size: int, k1: float, b: float,
-                   chunk: int = 16_384) -> dict:
-    """bm25s's score matrix (``{"data", "indices", "indptr", "num_docs"}``, CSC: per token the
-    passages holding it, ascending, and their BM25 scores) for passages of token ``ids``:
-    the same arithmetic as ``bm25s.BM25.build_index_from_ids`` with ``method="lucene"`` (idf
-    ``log(1 + (N - df + 0.5) / (df + 0.5))`` kept in float32, term frequency part in float64),
-    vectorised. (token, passage) pairs are counted ``chunk`` passages at a time and kept as
-    int32 triples; once every token's passage count is known, each chunk's scores are written
-    straight to their place in the matrix and the chunk is dropped, so memory stays near the
-    matrix itself (no sort of the whole corpus)."""
-    n = len(ids)
-    lengths = np.fromiter((len(doc) for doc in ids), dtype=np.int64, count=n)
-    parts, df = [], np.zeros(vocabulary_size, dtype=np.int64)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        docs = np.repeat(np.arange(start, stop, dtype=np.int64), lengths[start:stop])
-        pairs = np.concatenate(ids[start:stop]).astype(np.int64) * n + docs
-        pairs, counts = np.unique(pairs, return_counts=True)  # by token, then passage
-        tokens, docs = np.divmod(pairs, n)
-        df += np.bincount(tokens, minlength=vocabulary_size)
-        parts.append((tokens.astype(np.int32), docs.astype(np.int32), counts.astype(np.int32)))
-    idf = np.zeros(vocabulary_size, dtype=np.float32)
-    held = np.flatnonzero(df)
-    idf[held] = [math.log(1 + (n - f + 0.5) / (f + 0.5)) for f in df[held].tolist()]
-    indptr = np.zeros(vocabulary_size + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    data = np.empty(indptr[-1], dtype=np.float32)
-    indices = np.empty(indptr[-1], dtype=np.int32)
-    cursor = indptr[:-1].copy()  # where each token's next passage goes
-    norm = k1 * ((1 - b) + b * lengths / lengths.mean())
-    parts.reverse()
-    while parts:  # chunks in passage order: each token's passages stay ascending
-        tokens, docs, tf = parts.pop()
-        first = np.flatnonzero(np.r_[True, tokens[1:] != tokens[:-1]])  # each token's run
-        runs = np.diff(np.r_[first, len(tokens)])
-        rank = np.arange(len(tokens)) - np.repeat(first, runs)
-        where = cursor[tokens] + rank
-        cursor[tokens[first]] += runs
-        frequency = tf.astype(np.float64)
-        data[where] = idf[tokens] * (frequency / (norm[docs] + frequency))
-        indices[where] = docs
-    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n}

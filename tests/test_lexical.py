@@ -9,7 +9,8 @@ import bm25s
 import numpy as np
 import pytest
 
-from qa.lexical import KeywordIndex, _lucene_scores, query_tokens, query_weights, tokenize
+from qa.bm25_matrix import lucene_scores
+from qa.lexical import KeywordIndex, query_tokens, query_weights, tokenize
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
 
@@ -32,7 +33,7 @@ def test_scores_are_bm25s_own_bit_for_bit(chunk):
     ids, vocabulary = corpus_ids(texts)
     reference = bm25s.BM25(k1=1.2, b=0.75)
     reference.index((ids, vocabulary), show_progress=False, create_empty_token=False)
-    ours = _lucene_scores(ids, len(vocabulary), 1.2, 0.75, chunk=chunk)
+    ours = lucene_scores(ids, len(vocabulary), 1.2, 0.75, chunk=chunk)
     assert ours["num_docs"] == reference.scores["num_docs"]
     for key in ("data", "indices", "indptr"):
         assert ours[key].dtype == reference.scores[key].dtype, key
