@@ -23,7 +23,13 @@ The features (:data:`FEATURES`), per sentence:
   :func:`qa.evidence.term_weights` keeps): a word counts as held when the sentence holds every
   token of one of its translations. An English question's own keywords are rarely in a Chinese
   sentence, so without these the span of a passage in another script was chosen by cosine
-  alone.
+  alone;
+- ``beyond_opening``: the share of the question's keywords (each counted once, unweighted) that
+  the sentence holds, among those the passage's opening sentence does not hold. An
+  encyclopedic passage names its subject once, in its opening, and then writes 本鱼, 其 or
+  nothing (体长可达50公分。), so the keywords of 黄鳍紫鱼体长多少？ that tell the answering
+  sentence apart are the ones the opening lacks; the opening itself gets 0 (``first`` weighs
+  it).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from .text import IDEOGRAPHS, normalize, script_of
 
 FEATURES = ["cosine", "cosine_gap", "keywords", "distinct_keywords", "question_chars",
             "previous_distinct", "next_distinct", "log_chars", "first", "number_cue",
-            "date_cue", "cross_cosine", "cross_keywords", "translated", "distinct_translated"]
+            "date_cue", "cross_cosine", "cross_keywords", "translated", "distinct_translated",
+            "beyond_opening"]
 
 ASKS_NUMBER = re.compile(
     r"多少|几|幾|多[久长長大高重远遠深宽寬]|哪一?年|何年|何时|何時|什么时候|什麼時候|甚麼時候|"
@@ -88,6 +95,7 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
     keywords = _shares(held, weights)
     distinct_keywords = _shares(held, distinct)
     translated, distinct_translated = _translated_shares(held, terms)
+    beyond_opening = _shares(held, dict.fromkeys(set(weights) - held[0], 1.0)) if held else []
     asked = set(_IDEOGRAPH_RE.findall(normalize(question)))
     numbers, dates = bool(ASKS_NUMBER.search(question)), bool(ASKS_DATE.search(question))
     cross = float(script_of(question) != script_of(text))
@@ -104,7 +112,8 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
             math.log1p(b - a), float(i == 0),
             float(numbers and bool(NUMBER.search(sentence))),
             float(dates and bool(DATE.search(sentence))),
-            cross * cos[i], cross * keywords[i], translated[i], distinct_translated[i]])
+            cross * cos[i], cross * keywords[i], translated[i], distinct_translated[i],
+            beyond_opening[i]])
     return np.asarray(rows, dtype=float).reshape(count, len(FEATURES))
 
 

@@ -75,6 +75,27 @@ def test_sentence_features_see_the_question():
     assert english[:, FEATURES.index("date_cue")].tolist() == [0.0, 0.0, 1.0]
 
 
+def test_keywords_beyond_the_opening_point_past_the_passage_subject():
+    from qa.lexical import tokenize
+
+    text = "黄鳍紫鱼是笛鲷科的一种。本鱼分布于西太平洋区。体长可达50公分。"
+    spans = [[0, 12], [12, 23], [23, 32]]
+    question = "黄鳍紫鱼体长多少？"
+    weights = dict.fromkeys(tokenize(question), 5.0)
+    features = sentence_features(text, spans, [0.9, 0.85, 0.85], weights, question)
+    column = {name: features[:, i] for i, name in enumerate(FEATURES)}
+    # the subject's words are in the opening only, so the plain share points there ...
+    assert column["keywords"].argmax() == 0
+    # ... and the words the opening lacks (体长) point to the answering sentence
+    assert column["beyond_opening"][0] == 0.0 and column["beyond_opening"][1] == 0.0
+    assert column["beyond_opening"][2] > 0
+    coefficients = np.array(span_model()["coefficients"])
+    assert coefficients[FEATURES.index("beyond_opening")] > 0  # the fitted model uses it
+    unused = np.where(np.array(FEATURES) == "beyond_opening", 0.0, coefficients)
+    assert sentence_probabilities(features, coefficients)[2] > \
+        sentence_probabilities(features, unused)[2]
+
+
 def test_translated_words_count_for_a_question_in_another_script():
     text = "欧洲越橘是杜鹃花科的植物。欧洲越橘的果实含有花青素。欧洲越橘在1753年被命名。"
     spans = [[0, 13], [13, 27], [27, 40]]
