@@ -52,7 +52,7 @@ def test_log_levels(built, tmp_path):
     root = ["--index-root", str(tmp_path / "idx")]
     loud = run_qa("-v", "ask", "水厂哪一年开始征地?", "--docs", str(docs), *root)
     assert loud.returncode == 0 and "2006" in loud.stdout, loud.stderr
-    assert "INFO qa.retriever: building the index" in loud.stderr, loud.stderr
+    assert "INFO qa.live_index: building the index" in loud.stderr, loud.stderr
     assert "INFO qa.indexer: indexed 1 passages" in loud.stderr
     docs.joinpath("a.txt").write_text("宁海县第三水厂从2007年开始土地征用工作。\n", encoding="utf-8")
     quiet = run_qa("ask", "水厂哪一年开始征地?", "--docs", str(docs), "--quiet", *root)

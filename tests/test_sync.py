@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import qa.retriever
+import qa.live_index
 from qa.retriever import Retriever
 from qa.sync import FolderWatch
 
@@ -32,7 +32,7 @@ def test_a_watched_folder_applies_edits_renames_and_deletions(settings, encoder,
     os.utime(docs / "bank.txt")  # touched, same bytes: no new version
     assert watch.sync() is None and writer.store.current() == live
 
-    monkeypatch.setattr(qa.retriever, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(qa.live_index, "RECHECK_SECONDS", 0.0)
     reader = Retriever(tmp_path / "index", settings=settings)  # another reader of the folder
     assert reader.retrieve("古井有多少年历史?", k=3) == []
 
