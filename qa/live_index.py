@@ -65,13 +65,6 @@ class LiveIndex:
 
         return get_passage_encoder(self.settings)
 
-    @property
-    def query_encoder(self):
-        """What embeds questions (see :func:`qa.encoder.get_query_encoder`)."""
-        from .encoder import get_query_encoder
-
-        return get_query_encoder(self.settings)
-
     def model_info(self) -> dict:
         from .encoder import model_info
 

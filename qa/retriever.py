@@ -58,6 +58,13 @@ class Retriever(LiveIndex):
                          allow_empty=allow_empty, source=source, ray=ray)
         self.recipe = recipe
 
+    @property
+    def query_encoder(self):
+        """What embeds questions (see :func:`qa.encoder.get_query_encoder`)."""
+        from .encoder import get_query_encoder
+
+        return get_query_encoder(self.settings)
+
     def prepare(self, question: str, history: list[str] | None = None) -> Question:
         """Clean ``question`` (see :func:`clean_question`), resolve it against ``history`` when
         it is a follow-up (:mod:`qa.followup`), tokenise it for keywords and, when the index
