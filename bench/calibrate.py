@@ -3,8 +3,11 @@ questions the fit never saw.
 
 Data (dev halves of ../shared/bench only): for each corpus, its own dev questions are
 *answerable*; questions from an unrelated dataset asked of it are *unanswerable* (questions
-about other documents and general knowledge; pairs listed in PAIRS). For each question the
-ranking's passages give five features (:data:`qa.calibration.FEATURES`):
+about other documents and general knowledge; pairs listed in PAIRS). So are *near-topic*
+rows, ``--near-per-side`` of its own questions asked with the passages that answer them taken
+out (:func:`near_topic`; a third of the unanswerable rows by default): they are measured, and
+fitted on only with ``--fit-near`` (docs/quality.md says why not by default). For each
+question the ranking's passages give five features (:data:`qa.calibration.FEATURES`):
 
 - ``passage_margin``: its passage cosine minus the question's mean cosine to the background
   sentences of ``qa/background.json`` in the passage's script;
@@ -24,7 +27,9 @@ thresholds, both chosen on what ``retrieve()`` decides on:
 
 Figures (all written to ``bench/results/calibration.json``, ``--out``):
 
-- ``fit``: the tiers on the rows the model was fitted on (optimistic by construction);
+- ``fit``: the tiers on every row with the fitted model, the unanswerable ones also by kind
+  (``unrelated``, ``near``): in-sample (optimistic by construction) except the near-topic
+  rows, unless ``--fit-near``;
 - ``cross_validated``: the same figures on held-out questions, two ways. ``by_question``:
   5 folds, a question text's rows (answerable on its corpus, unanswerable on another) never
   split between fitting and testing. ``by_corpus``: leave one corpus out, fit on the other
@@ -60,9 +65,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
 from qa import calibration  # noqa: E402
+from qa.answers import answer_key, fold_answer, gold_answers  # noqa: E402
 from qa.calibration import FEATURES, features_of  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, read_jsonl, read_qrels  # noqa: E402
+from qa.text import script_of  # noqa: E402
 
 # corpus -> (answerable question sets, unanswerable question sets)
 PAIRS = {
@@ -75,17 +82,22 @@ FOLDS = 5
 HIDE = 0.005  # right answers in the top 3 the possible tier may hide (goal: at most 1%)
 ANSWER_RISK = 0.04  # unanswerable questions that may get an answer (goal: 95% refused)
 OFF_TOPIC = ("off_topic", "near_topic", "other_documents")
+UNANSWERABLE = ("unrelated", "near")  # the kinds of unanswerable rows (see collect)
+NEAR_PER_SIDE = 200  # near-topic rows per corpus: a third of its unanswerable rows
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.json"
 SHIPPED = ROOT / "qa" / "calibration.json"
 
 
-def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0):
+def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0,
+            near_per_side: int = 0):
     """Per row (a question asked of a corpus): the best-ranked passage's features, the label,
     every passage's features, the right passage's features when the ranking puts it in the top
-    3 (else NaN), the question's text, the corpus and the question set."""
+    3 (else NaN), the question's text, the corpus, the question set and the row's kind
+    (``answerable``, ``unrelated``: a question of another dataset, ``near``: an answerable
+    question asked without the passages that answer it, see :func:`near_topic`)."""
     rng = random.Random(seed)
     settings = Settings.from_env()
-    rows, labels, every, right, texts, where, asked = [], [], [], [], [], [], []
+    rows, labels, every, right, texts, where, asked, kinds = [], [], [], [], [], [], [], []
     for corpus in corpora:
         good, bad = PAIRS[corpus]
         retriever = corpus_retriever(bench / corpus / "corpus.jsonl", settings, progress=False)
@@ -112,9 +124,50 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0):
                 texts.append(query["text"])
                 where.append(corpus)
                 asked.append(query["set"])
+                kinds.append("answerable" if label else "unrelated")
+            if label and near_per_side:
+                for features, best, query in near_topic(
+                        bench, retriever, questions[:near_per_side], qrels,
+                        prepared[:near_per_side], vectors[:near_per_side]):
+                    rows.append(best)
+                    labels.append(0)
+                    every.append(features)
+                    right.append(np.full(len(FEATURES), np.nan))
+                    texts.append(query["text"])
+                    where.append(corpus)
+                    asked.append(f"near:{query['set']}")
+                    kinds.append("near")
         print(f"{corpus}: {len(rows)} rows so far", file=sys.stderr)
     return (np.array(rows), np.array(labels, dtype=float), every, np.array(right),
-            np.array(texts), np.array(where), np.array(asked))
+            np.array(texts), np.array(where), np.array(asked), np.array(kinds))
+
+
+def near_topic(bench: Path, retriever, questions: list[dict], qrels: dict, prepared, vectors):
+    """Near-topic unanswerable rows: each answerable question asked of its own corpus with the
+    passages that answer it taken out (the judged ones and any holding a gold answer), so what
+    is left is about the same subject but does not answer (like 划船社区有多少户居民? on the seed).
+    Yields every remaining passage's features, the best-ranked one's, and the question."""
+    records = retriever.index.records
+    ids = [r.id for r in records]
+    folded = [fold_answer(r.text) for r in records]
+    keys = {name: answer_key(bench / name / "queries.dev.jsonl")
+            for name in {q["set"] for q in questions}}
+    for query, question, vector in zip(questions, prepared, vectors):
+        by_script = keys[query["set"]].get(str(query["id"]), {})
+        judged = set(qrels.get(str(query["id"]), ()))
+        evidence = retriever.evidence(question, vector)
+        scored = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
+        answers = {script: [a for a in map(fold_answer, gold_answers(by_script, script)) if a]
+                   for script in ("cjk", "latin")}
+        keep = np.array([ids[r] not in judged and not any(
+            a in folded[r] for a in answers[records[r].script or script_of(records[r].text)])
+            for r in scored.tolist()], dtype=bool)
+        left = scored[keep]
+        if not len(left):
+            continue
+        best = left[int(np.argmax(evidence.fused[left]))]
+        yield (features_of(evidence, left).astype(np.float32),
+               features_of(evidence, np.array([best]))[0], query)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 50):
@@ -142,20 +195,26 @@ def right_probability(right: np.ndarray, bias: float, coef: list[float]) -> np.n
     return 1 / (1 + np.exp(-(right @ np.array(coef) + bias)))
 
 
-def tiers(best: np.ndarray, right: np.ndarray, y: np.ndarray, answer, possible) -> dict:
+def tiers(best: np.ndarray, right: np.ndarray, y: np.ndarray, answer, possible,
+          kinds: np.ndarray) -> dict:
     """Shares of answerable questions answered (a passage in the answer tier), of hidden
     right answers (in the top 3 but under ``possible``), and of unanswerable questions
-    refused (no passage in the answer tier) and with nothing shown at all. The thresholds
-    are numbers or one per row."""
+    refused (no passage in the answer tier) and with nothing shown at all, in all and for
+    each kind of unanswerable row (``kinds``). The thresholds are numbers or one per row."""
     answer, possible = np.broadcast_to(answer, y.shape), np.broadcast_to(possible, y.shape)
     good, bad = y == 1, y == 0
-    share = lambda kept: round(float(kept.mean()), 4)  # noqa: E731
-    return {"answerable": int(good.sum()), "unanswerable": int(bad.sum()),
-            "answerable_answered": share(best[good] >= answer[good]),
-            "right_in_top3": share(~np.isnan(right[good])),
-            "right_hidden": share(right[good] < possible[good]),
-            "unanswerable_refused": share(best[bad] < answer[bad]),
-            "unanswerable_nothing_shown": share(best[bad] < possible[bad])}
+    share = lambda kept: round(float(kept.mean()), 4) if len(kept) else None  # noqa: E731
+    out = {"answerable": int(good.sum()), "unanswerable": int(bad.sum()),
+           "answerable_answered": share(best[good] >= answer[good]),
+           "right_in_top3": share(~np.isnan(right[good])),
+           "right_hidden": share(right[good] < possible[good]),
+           "unanswerable_refused": share(best[bad] < answer[bad]),
+           "unanswerable_nothing_shown": share(best[bad] < possible[bad])}
+    for kind in UNANSWERABLE:
+        mine = kinds == kind
+        out[kind] = {"questions": int(mine.sum()), "refused": share(best[mine] < answer[mine]),
+                     "nothing_shown": share(best[mine] < possible[mine])}
+    return out
 
 
 def hiding_at_most(probabilities: np.ndarray, hide: float) -> float:
@@ -168,9 +227,9 @@ def hiding_at_most(probabilities: np.ndarray, hide: float) -> float:
 
 
 def calibrate(x, y, every, right, asked, hide: float, answer_risk: float):
-    """Coefficients and both thresholds (see the module docstring); the possible threshold
-    hides at most ``hide`` of the right answers of *each* question set (a cross-lingual set's
-    right passages score lower than the others')."""
+    """Coefficients and both thresholds (see the module docstring), from the rows given; the
+    possible threshold hides at most ``hide`` of the right answers of *each* question set (a
+    cross-lingual set's right passages score lower than the others')."""
     bias, coef = fit(x, y)
     best = best_probability(every, bias, coef)
     answer = float(np.quantile(best[y == 0], 1 - answer_risk))
@@ -180,24 +239,25 @@ def calibrate(x, y, every, right, asked, hide: float, answer_risk: float):
     return bias, coef, max(answer, possible), min(answer, possible)
 
 
-def held_out(x, y, every, right, asked, hide: float, answer_risk: float,
-             folds: np.ndarray) -> dict:
-    """The tiers on each fold's rows by a model and thresholds fitted on the others, pooled
-    over all rows and per fold."""
+def held_out(x, y, every, right, asked, kinds, hide: float, answer_risk: float,
+             folds: np.ndarray, fitted: np.ndarray) -> dict:
+    """The tiers on each fold's rows by a model and thresholds fitted on the others (only
+    those ``fitted`` marks), pooled over all rows and per fold."""
     best, shown = np.zeros(len(y)), np.zeros(len(y))
     answer_at, possible_at = np.zeros(len(y)), np.zeros(len(y))
     per_fold = {}
     for fold in np.unique(folds):
-        test, train = folds == fold, folds != fold
+        test, train = folds == fold, (folds != fold) & fitted
         bias, coef, answer, possible = calibrate(
             x[train], y[train], [f for f, t in zip(every, train) if t], right[train],
             asked[train], hide, answer_risk)
         best[test] = best_probability([f for f, t in zip(every, test) if t], bias, coef)
         shown[test] = right_probability(right[test], bias, coef)
         answer_at[test], possible_at[test] = answer, possible
-        per_fold[str(fold)] = dict(tiers(best[test], shown[test], y[test], answer, possible),
+        per_fold[str(fold)] = dict(tiers(best[test], shown[test], y[test], answer, possible,
+                                         kinds[test]),
                                    threshold=round(answer, 4), possible_threshold=round(possible, 4))
-    return dict(tiers(best, shown, y, answer_at, possible_at), folds=per_fold)
+    return dict(tiers(best, shown, y, answer_at, possible_at, kinds), folds=per_fold)
 
 
 def question_folds(texts: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -240,6 +300,10 @@ def main() -> None:
     parser.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
     parser.add_argument("--per-side", type=int, default=400)
     parser.add_argument("--corpora", default=",".join(PAIRS), help="comma-separated")
+    parser.add_argument("--near-per-side", type=int, default=NEAR_PER_SIDE,
+                        help="near-topic unanswerable rows per corpus (0: none)")
+    parser.add_argument("--fit-near", action="store_true",
+                        help="also fit on the near-topic rows (default: only measured on them)")
     parser.add_argument("--hide", type=float, default=HIDE,
                         help="share of answerable questions whose top-3 right passage may be hidden")
     parser.add_argument("--answer-risk", type=float, default=ANSWER_RISK,
@@ -252,14 +316,18 @@ def main() -> None:
     started = time.time()
     about = machine()
     corpora = args.corpora.split(",")
-    x, y, every, right, texts, where, asked = collect(Path(args.bench), args.per_side, corpora)
-    bias, coef, answer, possible = calibrate(x, y, every, right, asked, args.hide,
-                                             args.answer_risk)
+    x, y, every, right, texts, where, asked, kinds = collect(
+        Path(args.bench), args.per_side, corpora, near_per_side=args.near_per_side)
+    fitted = np.ones(len(y), dtype=bool) if args.fit_near else kinds != "near"
+    bias, coef, answer, possible = calibrate(
+        x[fitted], y[fitted], [f for f, t in zip(every, fitted) if t], right[fitted],
+        asked[fitted], args.hide, args.answer_risk)
     figures = dict(tiers(best_probability(every, bias, coef), right_probability(right, bias, coef),
-                         y, answer, possible), rows=int(len(y)))
+                         y, answer, possible, kinds), rows=int(len(y)))
     model = {"features": FEATURES, "bias": bias, "coefficients": coef,
              "threshold": round(answer, 4), "possible_threshold": round(possible, 4),
              "calibrated_on": {c: PAIRS[c] for c in corpora}, "per_side": args.per_side,
+             "near_per_side": args.near_per_side, "fit_near": args.fit_near,
              "hide": args.hide, "answer_risk": args.answer_risk, "figures": figures}
     shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
     same = (shipped["features"] == FEATURES and shipped["threshold"] == model["threshold"]
@@ -269,11 +337,11 @@ def main() -> None:
     if args.write_model:
         SHIPPED.write_text(json.dumps(model, indent=2) + "\n")
         calibration.load.cache_clear()
-    cross = {"by_question": dict(held_out(x, y, every, right, asked, args.hide, args.answer_risk,
-                                          question_folds(texts, FOLDS)),
+    cross = {"by_question": dict(held_out(x, y, every, right, asked, kinds, args.hide, args.answer_risk,
+                                          question_folds(texts, FOLDS), fitted),
                                  method=f"{FOLDS} folds; all rows of one question text in one fold"),
-             "by_corpus": dict(held_out(x, y, every, right, asked, args.hide, args.answer_risk,
-                                        where),
+             "by_corpus": dict(held_out(x, y, every, right, asked, kinds, args.hide, args.answer_risk,
+                                        where, fitted),
                                method="leave one corpus out")}
     out = {"date": datetime.date.today().isoformat(), "measured": about, "hide": args.hide,
            "answer_risk": args.answer_risk,
@@ -281,7 +349,8 @@ def main() -> None:
                                            "possible_threshold")},
            "matches_shipped": bool(same or args.write_model), "fit": figures,
            "cross_validated": cross, "calibrated_on": model["calibrated_on"],
-           "per_side": args.per_side}
+           "per_side": args.per_side, "near_per_side": args.near_per_side,
+           "fit_near": args.fit_near}
     if not args.no_seed:
         out["seed"] = seed_check()
     out["seconds"] = round(time.time() - started, 1)

@@ -59,10 +59,10 @@ def figures() -> list[str]:
     first = speed["first_run"]
     rows = [
         "| figure | value | from |", "|---|---|---|",
-        "| held-out dev questions: right answers hidden / unanswerable refused | "
-        f"{held_out['right_hidden']:.1%} / {held_out['unanswerable_refused']:.1%} | "
-        "`bench/calibrate.py` |",
-        f"| the seed's off-topic questions refused (general, near-topic, other documents) | "
+        "| held-out dev questions: right answers hidden / unrelated, near-topic refused | "
+        f"{held_out['right_hidden']:.1%} / {held_out['unrelated']['refused']:.1%}, "
+        f"{held_out['near']['refused']:.1%} | `bench/calibrate.py` |",
+        f"| the seed's off-topic questions refused (general, near-topic, other files) | "
         f"{refused} of {asked} | `bench/calibrate.py` |",
         f"| `retrieve()` on the seed, p50 / p95 | {ms(latency['seed']['p50_ms'])} / "
         f"{ms(latency['seed']['p95_ms'])} | `bench/latency.py` |",

@@ -111,20 +111,49 @@ def calibration() -> list[str]:
     """The tiers on the fitting rows and on held-out questions (bench/calibrate.py)."""
     data = load_json("calibration")
     cross = data["cross_validated"]
-    lines = ["| questions | answerable | unanswerable | answerable: answered | "
-             "right passage in the top 3 but hidden | unanswerable: refused (no answer) | "
-             "unanswerable: nothing shown |", "|---|---|---|---|---|---|---|"]
+    lines = ["| questions | answerable | unanswerable (unrelated + near-topic) | "
+             "answerable: answered | right passage in the top 3 but hidden | "
+             "unanswerable: refused (no answer) | … unrelated / near-topic | "
+             "unanswerable: nothing shown |", "|---|---|---|---|---|---|---|---|"]
 
     def line(label: str, r: dict) -> str:
-        return row(label, f"{r['answerable']:,}", f"{r['unanswerable']:,}",
+        unrelated, near = r["unrelated"], r["near"]
+        return row(label, f"{r['answerable']:,}",
+                   f"{r['unanswerable']:,} ({unrelated['questions']:,} + {near['questions']:,})",
                    f"{r['answerable_answered']:.1%}", f"{r['right_hidden']:.1%}",
-                   f"{r['unanswerable_refused']:.1%}", f"{r['unanswerable_nothing_shown']:.1%}")
+                   f"{r['unanswerable_refused']:.1%}",
+                   f"{unrelated['refused']:.1%} / {near['refused']:.1%}",
+                   f"{r['unanswerable_nothing_shown']:.1%}")
 
-    lines.append(line("the rows it was fitted on (in-sample)", data["fit"]))
+    lines.append(line("every row, by the fitted model (in-sample, near-topic rows aside)",
+                      data["fit"]))
     lines.append(line("held out: 5 folds by question", cross["by_question"]))
     lines.append(line("held out: leave one corpus out (all four)", cross["by_corpus"]))
     for corpus, r in cross["by_corpus"]["folds"].items():
         lines.append(line(f"… held-out corpus {corpus}", r))
+    return lines
+
+
+def calibration_near() -> list[str]:
+    """The shipped calibration next to one also fitted on the near-topic rows
+    (``bench/calibrate.py --fit-near``, its tiers by ``bench/tiers.py``)."""
+    fits = [("shipped: fitted without near-topic rows", "calibration", "tiers"),
+            ("fitted with them (`--fit-near`, not shipped)", "calibration_fit_near",
+             "tiers_fit_near")]
+    sets = ("drcd", "xquad_zh", "xquad_en2zh")
+    lines = header("calibration", "held out: answerable answered", "… right answer hidden",
+                   "… unrelated / near-topic refused", "seed: off-topic refused",
+                   "seed: on-topic answered",
+                   *(f"{SHORT.get(name, name)}: answered (all questions)" for name in sets))
+    for label, calibration_file, tiers_file in fits:
+        data, tiers = load_json(calibration_file), load_json(tiers_file)["sets"]
+        held, seed = data["cross_validated"]["by_question"], data["seed"]
+        off = sum(seed[k]["refused"] for k in ("off_topic", "near_topic", "other_documents"))
+        asked = sum(seed[k]["questions"] for k in ("off_topic", "near_topic", "other_documents"))
+        lines.append(row(label, f"{held['answerable_answered']:.1%}", f"{held['right_hidden']:.1%}",
+                         f"{held['unrelated']['refused']:.1%} / {held['near']['refused']:.1%}",
+                         f"{off} of {asked}", f"{seed['on_topic_answered']} of {seed['on_topic']}",
+                         *(f"{tiers[name]['answered']:.1%}" for name in sets)))
     return lines
 
 
