@@ -57,8 +57,11 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0,
             questions = rng.sample(questions, min(per_side, len(questions)))
             prepared = [retriever.prepare(q["text"]) for q in questions]
             vectors = retriever.question_vectors(prepared, batch_size=64)
+            near = []  # the first near_per_side answerable questions' evidence, reused
             for query, question, vector in zip(questions, prepared, vectors):
                 evidence = retriever.evidence(question, vector)
+                if label and len(near) < near_per_side:
+                    near.append(evidence)
                 top3 = [r.row for r in retriever.rank(question, 3, vector)]
                 rows.append(features_of(evidence, np.array(top3[:1]))[0])
                 labels.append(label)
@@ -71,10 +74,9 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0,
                 where.append(corpus)
                 asked.append(query["set"])
                 kinds.append("answerable" if label else "unrelated")
-            if label and near_per_side:
-                for features, best, query in near_topic(
-                        bench, retriever, questions[:near_per_side], qrels,
-                        prepared[:near_per_side], vectors[:near_per_side]):
+            if near:
+                for features, best, query in near_topic(bench, retriever.index.records,
+                                                        questions, qrels, near):
                     rows.append(best)
                     labels.append(0)
                     every.append(features)
@@ -88,20 +90,20 @@ def collect(bench: Path, per_side: int, corpora: list[str], seed: int = 0,
             np.array(texts), np.array(where), np.array(asked), np.array(kinds))
 
 
-def near_topic(bench: Path, retriever, questions: list[dict], qrels: dict, prepared, vectors):
-    """Near-topic unanswerable rows: each answerable question asked of its own corpus with the
-    passages that answer it taken out (the judged ones and any holding a gold answer), so what
-    is left is about the same subject but does not answer (like 划船社区有多少户居民? on the seed).
-    Yields every remaining passage's features, the best-ranked one's, and the question."""
-    records = retriever.index.records
+def near_topic(bench: Path, records, questions: list[dict], qrels: dict, evidences):
+    """Near-topic unanswerable rows: each answerable question asked of its own corpus (its
+    passage ``records``) with the passages that answer it taken out (the judged ones and any
+    holding a gold answer), so what is left is about the same subject but does not answer
+    (like 划船社区有多少户居民? on the seed). ``evidences``: the ranking's evidence for the first
+    of ``questions``, in order. Yields every remaining passage's features, the best-ranked
+    one's, and the question."""
     ids = [r.id for r in records]
     folded = [fold_answer(r.text) for r in records]
     keys = {name: answer_key(bench / name / "queries.dev.jsonl")
-            for name in {q["set"] for q in questions}}
-    for query, question, vector in zip(questions, prepared, vectors):
+            for name in {q["set"] for q in questions[:len(evidences)]}}
+    for query, evidence in zip(questions, evidences):
         by_script = keys[query["set"]].get(str(query["id"]), {})
         judged = set(qrels.get(str(query["id"]), ()))
-        evidence = retriever.evidence(question, vector)
         scored = np.arange(len(evidence.fused)) if evidence.rows is None else evidence.rows
         answers = {script: [a for a in map(fold_answer, gold_answers(by_script, script)) if a]
                    for script in ("cjk", "latin")}
