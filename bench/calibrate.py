@@ -147,6 +147,11 @@ def calibrate(x, y, every, right, asked, hide: float, answer_risk: float):
     return bias, coef, max(answer, possible), min(answer, possible)
 
 
+def subset(mask: np.ndarray, x, y, every, right, asked) -> tuple:
+    """The rows ``mask`` marks, in :func:`calibrate`'s argument order (``every`` is a list)."""
+    return x[mask], y[mask], [f for f, m in zip(every, mask) if m], right[mask], asked[mask]
+
+
 def held_out(x, y, every, right, asked, kinds, hide: float, answer_risk: float,
              folds: np.ndarray, fitted: np.ndarray) -> dict:
     """The tiers on each fold's rows by a model and thresholds fitted on the others (only
@@ -156,9 +161,8 @@ def held_out(x, y, every, right, asked, kinds, hide: float, answer_risk: float,
     per_fold = {}
     for fold in np.unique(folds):
         test, train = folds == fold, (folds != fold) & fitted
-        bias, coef, answer, possible = calibrate(
-            x[train], y[train], [f for f, t in zip(every, train) if t], right[train],
-            asked[train], hide, answer_risk)
+        bias, coef, answer, possible = calibrate(*subset(train, x, y, every, right, asked),
+                                                 hide, answer_risk)
         best[test] = best_probability([f for f, t in zip(every, test) if t], bias, coef)
         shown[test] = right_probability(right[test], bias, coef)
         answer_at[test], possible_at[test] = answer, possible
@@ -227,9 +231,8 @@ def main() -> None:
     x, y, every, right, texts, where, asked, kinds = collect(
         Path(args.bench), args.per_side, corpora, near_per_side=args.near_per_side)
     fitted = np.ones(len(y), dtype=bool) if args.fit_near else kinds != "near"
-    bias, coef, answer, possible = calibrate(
-        x[fitted], y[fitted], [f for f, t in zip(every, fitted) if t], right[fitted],
-        asked[fitted], args.hide, args.answer_risk)
+    bias, coef, answer, possible = calibrate(*subset(fitted, x, y, every, right, asked),
+                                             args.hide, args.answer_risk)
     figures = dict(tiers(best_probability(every, bias, coef), right_probability(right, bias, coef),
                          y, answer, possible, kinds), rows=int(len(y)))
     model = {"features": FEATURES, "bias": bias, "coefficients": coef,
@@ -245,12 +248,10 @@ def main() -> None:
     if args.write_model:
         SHIPPED.write_text(json.dumps(model, indent=2) + "\n")
         calibration.load.cache_clear()
-    cross = {"by_question": dict(held_out(x, y, every, right, asked, kinds, args.hide, args.answer_risk,
-                                          question_folds(texts, FOLDS), fitted),
+    common = (x, y, every, right, asked, kinds, args.hide, args.answer_risk)
+    cross = {"by_question": dict(held_out(*common, question_folds(texts, FOLDS), fitted),
                                  method=f"{FOLDS} folds; all rows of one question text in one fold"),
-             "by_corpus": dict(held_out(x, y, every, right, asked, kinds, args.hide, args.answer_risk,
-                                        where, fitted),
-                               method="leave one corpus out")}
+             "by_corpus": dict(held_out(*common, where, fitted), method="leave one corpus out")}
     out = {"date": datetime.date.today().isoformat(), "measured": about, "hide": args.hide,
            "answer_risk": args.answer_risk,
            "model": {k: model[k] for k in ("features", "bias", "coefficients", "threshold",

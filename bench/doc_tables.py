@@ -44,6 +44,13 @@ def ms(value: float) -> str:
     return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
+def seed_off_topic(seed: dict) -> tuple[int, int]:
+    """The seed's off-topic questions refused, and asked, over its three kinds (general
+    knowledge, near-topic, other documents) in a ``calibration.json`` ``seed`` record."""
+    kinds = ("off_topic", "near_topic", "other_documents")
+    return sum(seed[k]["refused"] for k in kinds), sum(seed[k]["questions"] for k in kinds)
+
+
 def row(*cells) -> str:
     """A Markdown table row."""
     return "| " + " | ".join(str(c) for c in cells) + " |"

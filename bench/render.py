@@ -21,7 +21,7 @@ import tables_chat
 import tables_int8
 import tables_quality
 import tables_speed
-from doc_tables import components_sets, load_json, measured, ms, value_at
+from doc_tables import components_sets, load_json, measured, ms, seed_off_topic, value_at
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- render: (\w+) -->\n)(.*?)(<!-- /render -->)", re.S)
@@ -53,9 +53,7 @@ def figures() -> list[str]:
     build = load_json("build_speed")["issue"]
     calibration = load_json("calibration")
     held_out, seed = calibration["cross_validated"]["by_question"], calibration["seed"]
-    kinds = ("off_topic", "near_topic", "other_documents")
-    refused = sum(seed[k]["refused"] for k in kinds)
-    asked = sum(seed[k]["questions"] for k in kinds)
+    refused, asked = seed_off_topic(seed)
     first = speed["first_run"]
     rows = [
         "| figure | value | from |", "|---|---|---|",

@@ -3,7 +3,7 @@ the answering span, translation and real questions (the 8-bit path's: :mod:`tabl
 
 from __future__ import annotations
 
-from doc_tables import GOALS, SHORT, components_sets, header, load_json, row
+from doc_tables import GOALS, SHORT, components_sets, header, load_json, row, seed_off_topic
 
 
 def components() -> list[str]:
@@ -148,9 +148,9 @@ def calibration_near() -> list[str]:
     for label, calibration_file, tiers_file in fits:
         data, tiers = load_json(calibration_file), load_json(tiers_file)["sets"]
         held, seed = data["cross_validated"]["by_question"], data["seed"]
-        off = sum(seed[k]["refused"] for k in ("off_topic", "near_topic", "other_documents"))
-        asked = sum(seed[k]["questions"] for k in ("off_topic", "near_topic", "other_documents"))
-        lines.append(row(label, f"{held['answerable_answered']:.1%}", f"{held['right_hidden']:.1%}",
+        off, asked = seed_off_topic(seed)
+        lines.append(row(label, f"{held['answerable_answered']:.1%}",
+                         f"{held['right_hidden']:.1%}",
                          f"{held['unrelated']['refused']:.1%} / {held['near']['refused']:.1%}",
                          f"{off} of {asked}", f"{seed['on_topic_answered']} of {seed['on_topic']}",
                          *(f"{tiers[name]['answered']:.1%}" for name in sets)))
