@@ -10,10 +10,13 @@ answers of the same question id from ``xquad_zh`` / ``xquad_en``). Rules compare
 - ``widened (issue 14)``: that sentence widened by its better neighbour while shorter than 60
   characters (180 in Latin passages, at most half the passage) or within 0.05 of the best, up to
   3 sentences, never all of them;
-- ``learned, mass M``: the conditional logit of :mod:`qa.answers` (likeliest sentence, widened
-  while the span holds under M of the probability or is short, the same caps), **5-fold
-  cross-validated**: the folds split questions by id, so XQuAD's translations of a question
-  stay in one fold, and each question is scored by a model fitted on the other four;
+- ``learned on the features alone``: the conditional logit over the sentence features only
+  (the rule before 2026-12-01), mass 0.9, cross-validated as below;
+- ``learned, mass M``: the conditional logit of :mod:`qa.answers` over the features and their
+  pairwise products (likeliest sentence, widened while the span holds under M of the
+  probability or is short, the same caps), **5-fold cross-validated**: the folds split
+  questions by id, so XQuAD's translations of a question stay in one fold, and each question
+  is scored by a model fitted on the other four;
 - ``after``: the learned rule at the chosen mass, cross-validated as above: the smallest mass
   whose mean accuracy over the datasets is within :data:`TOLERANCE` of the best mass's (a
   point of accuracy is worth the shorter highlight: from 0.8 to 0.95 the spans grow by about
@@ -45,8 +48,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
 from qa.answers import (LATIN_CHARS, MAX_SENTENCES, WIDEN_CHARS, WIDEN_SHARE,  # noqa: E402
-                        AnswerOutcome, answer_accuracy, answer_key, gold_answers, holds_answer,
-                        sentence_probabilities, widen)
+                        TERMS, AnswerOutcome, answer_accuracy, answer_key, gold_answers,
+                        holds_answer, sentence_probabilities, span_terms, widen)
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.evidence import keyword_weights, term_weights  # noqa: E402
@@ -59,6 +62,9 @@ GOAL = 0.90
 FOLDS = 5
 MASSES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
 TOLERANCE = 0.01
+FEATURES_ALONE_MASS = 0.9
+FEATURES_ALONE = f"learned on the features alone (before 2026-12-01), mass {FEATURES_ALONE_MASS}"
+"""The rule shipped before the pairwise products (:data:`qa.answers.TERMS`), for comparison."""
 MODEL = ROOT / "qa" / "span_model.json"
 
 
@@ -125,20 +131,23 @@ def cases_of(folder: Path) -> list[Case]:
     return cases
 
 
-def fit(cases: list[Case], l2: float = 1e-3, steps: int = 300) -> np.ndarray:
+def fit(cases: list[Case], l2: float = 1e-3, steps: int = 300,
+        products: bool = True) -> np.ndarray:
     """Coefficients of the conditional logit (softmax over a passage's sentences) maximising
-    the likelihood of the sentences that hold an answer (Adam, on standardised features)."""
-    usable = [(c.features, c.holds()) for c in cases if c.relevant and len(c.spans) > 1]
+    the likelihood of the sentences that hold an answer (Adam, on standardised features): over
+    :data:`TERMS`, or over the features alone without ``products`` (the model before)."""
+    terms = span_terms if products else np.asarray
+    usable = [(terms(c.features), c.holds()) for c in cases if c.relevant and len(c.spans) > 1]
     usable = [(x, y / y.sum()) for x, y in usable if y.sum()]
-    width = max(len(y) for _, y in usable)
-    features = np.zeros((len(usable), width, len(FEATURES)))
+    width, dims = max(len(y) for _, y in usable), usable[0][0].shape[1]
+    features = np.zeros((len(usable), width, dims))
     target = np.zeros((len(usable), width))
     mask = np.zeros((len(usable), width), bool)
     for i, (x, y) in enumerate(usable):
         features[i, :len(y)], target[i, :len(y)], mask[i, :len(y)] = x, y, True
     mean, std = features[mask].mean(0), features[mask].std(0) + 1e-9
     scaled = np.where(mask[..., None], (features - mean) / std, 0.0)
-    w, m, v = np.zeros(len(FEATURES)), np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    w, m, v = np.zeros(dims), np.zeros(dims), np.zeros(dims)
     for step in range(1, steps + 1):
         logits = np.where(mask, scaled @ w, -np.inf)
         chances = np.exp(logits - logits.max(1, keepdims=True))
@@ -169,17 +178,23 @@ def evaluate_rules(sets: dict[str, list[Case]]) -> dict[str, dict[str, list[Answ
     """Outcomes per dataset and rule, the learned ones cross-validated."""
     everyone = [c for cases in sets.values() for c in cases]
     models = [fit([c for c in everyone if c.fold != k]) for k in range(FOLDS)]
+    alone = [fit([c for c in everyone if c.fold != k], products=False) for k in range(FOLDS)]
     results: dict[str, dict[str, list[AnswerOutcome]]] = {}
     for name, cases in sets.items():
         rules: dict[str, list[AnswerOutcome]] = {}
         for case in cases:
             if not case.spans:
-                for rule in ["before", "widened (issue 14)", *map(_learned, MASSES)]:
+                for rule in ["before", "widened (issue 14)", FEATURES_ALONE,
+                             *map(_learned, MASSES)]:
                     rules.setdefault(rule, []).append(case.outcome(0, 0))
                 continue
             rules.setdefault("before", []).append(case.outcome(*old_span(case, 0, 0, 1)))
             rules.setdefault("widened (issue 14)", []).append(
                 case.outcome(*old_span(case, 0.05, case.chars(), case.most())))
+            logits = case.features @ alone[case.fold]
+            chances = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+            rules.setdefault(FEATURES_ALONE, []).append(case.outcome(
+                *widen(case.spans, chances, case.chars(), FEATURES_ALONE_MASS, case.most())))
             chances = sentence_probabilities(case.features, models[case.fold])
             for mass in MASSES:
                 rules.setdefault(_learned(mass), []).append(
@@ -215,7 +230,7 @@ def main() -> None:
     for name in scored:
         scored[name]["after"] = scored[name][_learned(mass)]
     coefficients = fit([c for cases in sets.values() for c in cases])
-    model = {"features": FEATURES, "coefficients": [round(float(c), 6) for c in coefficients],
+    model = {"terms": TERMS, "coefficients": [round(float(c), 6) for c in coefficients],
              "mass": mass, "fitted_on": {n: len(c) for n, c in sets.items()},
              "by": "bench/answers.py"}
     if args.write_model:

@@ -134,12 +134,15 @@ def calibration() -> list[str]:
     return lines
 
 
-def calibration_near() -> list[str]:
-    """The shipped calibration next to one also fitted on the near-topic rows
-    (``bench/calibrate.py --fit-near``, its tiers by ``bench/tiers.py``)."""
-    fits = [("shipped: fitted without near-topic rows", "calibration", "tiers"),
-            ("fitted with them (`--fit-near`, not shipped)", "calibration_fit_near",
-             "tiers_fit_near")]
+def calibration_choices() -> list[str]:
+    """The shipped calibration next to the variants measured: other answer risks
+    (``bench/calibrate.py --answer-risk``) and one also fitted on the near-topic rows
+    (``--fit-near``), each with its tiers on the dev sets (``bench/tiers.py``)."""
+    fits = [("answer risk 4% (shipped)", "calibration", "tiers"),
+            ("answer risk 3%", "calibration_risk03", "tiers_risk03"),
+            ("answer risk 2%", "calibration_risk02", "tiers_risk02"),
+            ("answer risk 3%, fitted on near-topic rows too (`--fit-near`)",
+             "calibration_fit_near", "tiers_fit_near")]
     sets = ("drcd", "xquad_zh", "xquad_en2zh")
     lines = header("calibration", "held out: answerable answered", "… right answer hidden",
                    "… unrelated / near-topic refused", "seed: off-topic refused",
@@ -189,16 +192,20 @@ def tiers() -> list[str]:
 def answers() -> list[str]:
     """How often the highlighted span holds a gold answer, cross-validated (bench/answers.py)."""
     data = load_json("answers")
+    alone = next(k for k in data["datasets"]["cmrc2018"]["rules"] if "features alone" in k)
     lines = header("dataset", "questions with answers",
                    "first passage right: span holds the answer, best sentence → widened "
-                   "(issue 14) → learned", "over all questions, learned",
-                   "span / passage characters, widened → learned")
+                   "(issue 14) → learned on the features → and their products",
+                   "over all questions, learned", "span / passage characters, features → "
+                   "and their products")
     for name, r in data["datasets"].items():
-        before, widened, after = (r["rules"][k] for k in ("before", "widened (issue 14)", "after"))
+        before, widened, features, after = (r["rules"][k] for k in
+                                            ("before", "widened (issue 14)", alone, "after"))
         lines.append(row(name, f"{after['answer_questions']:,}",
                          f"{before['answer@1|right']:.3f} → {widened['answer@1|right']:.3f} → "
+                         f"{features['answer@1|right']:.3f} → "
                          f"**{after['answer@1|right']:.3f}**", f"{after['answer@1']:.3f}",
-                         f"{widened['span_chars']:.0f} → {after['span_chars']:.0f} / "
+                         f"{features['span_chars']:.0f} → {after['span_chars']:.0f} / "
                          f"{after['passage_chars']:.0f}"))
     return lines
 

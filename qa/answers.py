@@ -2,7 +2,8 @@
 gold answer.
 
 The span (:func:`answer_span`) is built from whole sentences of the passage. A conditional
-logit over the sentences' features (:mod:`qa.span_features`; coefficients in
+logit over the sentences' features (:mod:`qa.span_features`) and their pairwise products
+(:func:`span_terms`; coefficients in
 ``span_model.json`` beside this file, fitted by ``bench/answers.py`` on the dev halves of the
 benchmarks with answers, 5-fold cross-validated by question) gives each sentence the
 probability that it holds the answer. The span starts at the likeliest sentence and takes in
@@ -48,19 +49,34 @@ _MODEL = Path(__file__).with_name("span_model.json")
 _SPACE_RE = re.compile(r"\s+")
 
 
+def span_terms(features: np.ndarray) -> np.ndarray:
+    """What the span model weighs: each sentence's features (:data:`FEATURES`, columns), then
+    the product of every pair of them, squares included (:data:`TERMS` names them). A cue
+    counts differently beside another: a number in a sentence says more when the question asks
+    for one and the sentence also holds the words that set it apart."""
+    upper = np.triu_indices(features.shape[1])
+    products = features[:, :, None] * features[:, None, :]
+    return np.hstack([features, products[:, upper[0], upper[1]]])
+
+
+TERMS = FEATURES + [f"{FEATURES[i]}*{FEATURES[j]}"
+                    for i, j in zip(*np.triu_indices(len(FEATURES)))]
+"""Names of the :func:`span_terms` columns."""
+
+
 @functools.lru_cache(maxsize=1)
 def span_model() -> dict:
-    """The fitted span model: ``features`` (:data:`qa.span_features.FEATURES`),
-    ``coefficients`` and ``mass``."""
+    """The fitted span model: ``terms`` (:data:`TERMS`), their ``coefficients`` and ``mass``."""
     model = json.loads(_MODEL.read_text(encoding="utf-8"))
-    if model["features"] != FEATURES:
+    if model["terms"] != TERMS:
         raise ValueError(f"{_MODEL} was fitted on other features; rerun bench/answers.py")
     return model
 
 
 def sentence_probabilities(features: np.ndarray, coefficients) -> np.ndarray:
-    """Softmax over the sentences of ``features @ coefficients``: P(sentence holds the answer)."""
-    logits = features @ np.asarray(coefficients, dtype=float)
+    """Softmax over the sentences of ``span_terms(features) @ coefficients``: P(sentence holds
+    the answer)."""
+    logits = span_terms(np.asarray(features, dtype=float)) @ np.asarray(coefficients, dtype=float)
     chances = np.exp(logits - logits.max())
     return chances / chances.sum()
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answers import (MAX_SENTENCES, AnswerOutcome, answer_accuracy, answer_key, gold_answers,
-                        holds_answer, sentence_probabilities, span_model, widen)
+from qa.answers import (MAX_SENTENCES, TERMS, AnswerOutcome, answer_accuracy, answer_key,
+                        gold_answers, holds_answer, sentence_probabilities, span_model,
+                        span_terms, widen)
 from qa.span_features import FEATURES, sentence_features
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,8 +91,8 @@ def test_keywords_beyond_the_opening_point_past_the_passage_subject():
     assert column["beyond_opening"][0] == 0.0 and column["beyond_opening"][1] == 0.0
     assert column["beyond_opening"][2] > 0
     coefficients = np.array(span_model()["coefficients"])
-    assert coefficients[FEATURES.index("beyond_opening")] > 0  # the fitted model uses it
-    unused = np.where(np.array(FEATURES) == "beyond_opening", 0.0, coefficients)
+    # the fitted model uses it: without its terms the answering sentence is less likely
+    unused = np.where(["beyond_opening" in term for term in TERMS], 0.0, coefficients)
     assert sentence_probabilities(features, coefficients)[2] > \
         sentence_probabilities(features, unused)[2]
 
@@ -127,9 +128,18 @@ def test_term_weights_keep_the_translations_the_index_holds(seed_retriever):
     assert term_weights(seed_retriever.index, chinese) == []  # nothing to translate
 
 
+def test_span_terms_are_the_features_then_their_pairwise_products():
+    features = np.array([[2.0, 3.0], [0.5, -1.0]])
+    assert span_terms(features).tolist() == [[2.0, 3.0, 4.0, 6.0, 9.0],
+                                            [0.5, -1.0, 0.25, -0.5, 1.0]]
+    assert len(TERMS) == len(FEATURES) * (len(FEATURES) + 3) // 2
+    assert TERMS[len(FEATURES)] == f"{FEATURES[0]}*{FEATURES[0]}"
+
+
 def test_the_shipped_span_model_matches_its_features_and_benchmark():
     model = span_model()
-    assert len(model["coefficients"]) == len(FEATURES) and 0 < model["mass"] <= 1
+    assert model["terms"] == TERMS and len(model["coefficients"]) == len(TERMS)
+    assert 0 < model["mass"] <= 1
     fitted = json.loads((ROOT / "bench" / "results" / "answers.json").read_text("utf-8"))
     assert fitted["model"]["coefficients"] == model["coefficients"]
     assert fitted["mass"] == model["mass"]

@@ -23,8 +23,8 @@ def test_seed_questions(seed_retriever, question, expected):
     ("How many volunteers with medical knowledge did the community recruit?", "20多位"),
 ])
 def test_confident_seed_answers_are_answers(seed_retriever, question, expected):
-    # (香榧's area, above, is shown first at 0.561, near the answer threshold 0.5667 of
-    # bench/results/calibration.json: it has been either tier as the model moved)
+    # (香榧's area, above, is shown first at 0.56, under the answer threshold of
+    # qa/calibration.json: it has been either tier as the model moved)
     top = seed_retriever.retrieve(question, k=3)
     assert top and expected in top[0].text and top[0].tier == "answer"
 
