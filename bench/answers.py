@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from about import machine  # noqa: E402
 from qa.answers import (LATIN_CHARS, MAX_SENTENCES, WIDEN_CHARS, WIDEN_SHARE,  # noqa: E402
                         TERMS, AnswerOutcome, answer_accuracy, answer_key, gold_answers,
-                        holds_answer, sentence_probabilities, span_terms, widen)
+                        holds_answer, sentence_probabilities, softmax, span_terms, widen)
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.evidence import keyword_weights, term_weights  # noqa: E402
@@ -191,8 +191,7 @@ def evaluate_rules(sets: dict[str, list[Case]]) -> dict[str, dict[str, list[Answ
             rules.setdefault("before", []).append(case.outcome(*old_span(case, 0, 0, 1)))
             rules.setdefault("widened (issue 14)", []).append(
                 case.outcome(*old_span(case, 0.05, case.chars(), case.most())))
-            logits = case.features @ alone[case.fold]
-            chances = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+            chances = softmax(case.features @ alone[case.fold])
             rules.setdefault(FEATURES_ALONE, []).append(case.outcome(
                 *widen(case.spans, chances, case.chars(), FEATURES_ALONE_MASS, case.most())))
             chances = sentence_probabilities(case.features, models[case.fold])

@@ -74,9 +74,14 @@ def span_model() -> dict:
 
 
 def sentence_probabilities(features: np.ndarray, coefficients) -> np.ndarray:
-    """Softmax over the sentences of ``span_terms(features) @ coefficients``: P(sentence holds
-    the answer)."""
-    logits = span_terms(np.asarray(features, dtype=float)) @ np.asarray(coefficients, dtype=float)
+    """P(sentence holds the answer): :func:`softmax` over the sentences of
+    ``span_terms(features) @ coefficients``."""
+    terms = span_terms(np.asarray(features, dtype=float))
+    return softmax(terms @ np.asarray(coefficients, dtype=float))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """``exp(logits)`` scaled to sum to 1."""
     chances = np.exp(logits - logits.max())
     return chances / chances.sum()
 
