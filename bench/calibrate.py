@@ -66,6 +66,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from about import machine  # noqa: E402
 from calibration_rows import NEAR_PER_SIDE, PAIRS, collect  # noqa: E402
+from doc_tables import SEED_OFF_TOPIC  # noqa: E402
 from qa import calibration  # noqa: E402
 from qa.calibration import FEATURES  # noqa: E402
 
@@ -75,7 +76,6 @@ ANSWER_RISK = 0.04
 """Unanswerable questions that may get an answer, on the fitted rows (goal: 95% refused on
 questions the fit never saw). 3% was measured (docs/quality.md): a wider margin for unrelated
 questions, but the plain answer in a folder of two short files fell under it."""
-OFF_TOPIC = ("off_topic", "near_topic", "other_documents")
 UNANSWERABLE = ("unrelated", "near")  # the kinds of unanswerable rows (calibration_rows)
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.json"
 SHIPPED = ROOT / "qa" / "calibration.json"
@@ -200,7 +200,7 @@ def seed_check() -> dict:
     out = {"on_topic": len(shown), "on_topic_shown": sum(shown),
            "on_topic_answered": sum(answered),
            "on_topic_hidden": [i["q"] for i, s in zip(questions["on_topic"], shown) if not s]}
-    for kind in OFF_TOPIC:
+    for kind in SEED_OFF_TOPIC:
         results = [retriever.retrieve(q, k=3, possible=True) for q in questions[kind]]
         out[kind] = {"questions": len(results),
                      "refused": sum(all(p.tier != "answer" for p in r) for r in results),

@@ -44,11 +44,16 @@ def ms(value: float) -> str:
     return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
+SEED_OFF_TOPIC = ("off_topic", "near_topic", "other_documents")
+"""The kinds of the seed's off-topic questions (tests/data/seed_questions.json): general
+knowledge, near-topic, other documents."""
+
+
 def seed_off_topic(seed: dict) -> tuple[int, int]:
-    """The seed's off-topic questions refused, and asked, over its three kinds (general
-    knowledge, near-topic, other documents) in a ``calibration.json`` ``seed`` record."""
-    kinds = ("off_topic", "near_topic", "other_documents")
-    return sum(seed[k]["refused"] for k in kinds), sum(seed[k]["questions"] for k in kinds)
+    """The seed's off-topic questions refused, and asked, over :data:`SEED_OFF_TOPIC` in a
+    ``calibration.json`` ``seed`` record."""
+    return (sum(seed[k]["refused"] for k in SEED_OFF_TOPIC),
+            sum(seed[k]["questions"] for k in SEED_OFF_TOPIC))
 
 
 def row(*cells) -> str:
