@@ -21,6 +21,7 @@ import tables_chat
 import tables_int8
 import tables_quality
 import tables_speed
+import tables_tiers
 from doc_tables import components_sets, load_json, measured, ms, seed_off_topic, value_at
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ def load_endpoints() -> list[str]:
 def _tables() -> dict:
     """Every table by name: the README's and those of each docs page's module."""
     found = {"figures": figures, "quality": quality, "load_endpoints": load_endpoints}
-    for module in (tables_quality, tables_int8, tables_speed, tables_chat):
+    for module in (tables_quality, tables_tiers, tables_int8, tables_speed, tables_chat):
         found.update({name: f for name, f in vars(module).items()
                       if callable(f) and not name.startswith("_")
                       and getattr(f, "__module__", None) == module.__name__})

@@ -1,13 +1,16 @@
 """Turning ranking evidence into a probability that a passage answers the question.
 
-The model is a logistic regression over three features of a passage (see
+The model is a logistic regression over five features of a passage (see
 ``bench/calibrate.py``, which fits it on the dev halves of the benchmarks and writes
 ``calibration.json`` beside this file):
 
 - ``passage_margin``: passage cosine minus the question's *baseline*, its mean cosine to
   unrelated background sentences (``background.json``) in the passage's script;
 - ``sentence_margin``: best-sentence cosine minus the same baseline;
-- ``keyword``: keyword strength (BM25 over the question's reachable bound, floored);
+- ``smoothed_keyword``: keyword strength (BM25 over the question's reachable bound, floored),
+  with each token's idf taken as if the collection held
+  :data:`qa.lexical.SMOOTHING_PASSAGES` more passages (:func:`qa.lexical.smoothed_weights`),
+  so that a plain answer in a collection of a few passages is not judged weak;
 - ``cross_script``: 1 when the passage is in another script than the question (cross-lingual
   matches have lower cosines);
 - ``translated``: the strength of the question's dictionary-translated keywords in a passage of
@@ -33,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 TIERS = ("answer", "possible")
-FEATURES = ["passage_margin", "sentence_margin", "keyword", "cross_script", "translated"]
+FEATURES = ["passage_margin", "sentence_margin", "smoothed_keyword", "cross_script",
+            "translated"]
 _FILE = Path(__file__).with_name("calibration.json")
 _BACKGROUND = Path(__file__).with_name("background.json")
 
@@ -42,20 +46,32 @@ def features_of(evidence, rows: np.ndarray) -> np.ndarray:
     """Feature matrix (len(rows), len(FEATURES)) for the passages ``rows``."""
     passage_margin = evidence.passage_cos[rows] - evidence.baseline[rows]
     sentence_margin = evidence.sentence_best[rows] - evidence.baseline[rows]
-    return np.stack([passage_margin, sentence_margin, evidence.keyword[rows],
+    return np.stack([passage_margin, sentence_margin, evidence.smoothed_keyword[rows],
                      evidence.cross[rows], evidence.translated[rows]], axis=1)
 
 
 @functools.lru_cache(maxsize=1)
 def load() -> dict:
-    """The fitted model (``bias``, ``coefficients``, ``threshold``)."""
-    return json.loads(_FILE.read_text(encoding="utf-8"))
+    """The fitted model (``bias``, ``coefficients``, ``threshold``).
+
+    Raises:
+        RuntimeError: the model was fitted on other features than :data:`FEATURES`.
+    """
+    model = json.loads(_FILE.read_text(encoding="utf-8"))
+    if model.get("features") != FEATURES:
+        raise RuntimeError(f"{_FILE} was fitted on {model.get('features')}, not {FEATURES}: "
+                           "refit it with bench/calibrate.py --write-model")
+    return model
 
 
 def probabilities(evidence, rows: np.ndarray) -> np.ndarray:
     """P(passage answers the question) for ``rows``."""
-    model = load()
-    logits = features_of(evidence, rows) @ np.asarray(model["coefficients"]) + model["bias"]
+    return chances(features_of(evidence, rows), load())
+
+
+def chances(features: np.ndarray, model: dict) -> np.ndarray:
+    """P(answers) of each row of ``features`` (:func:`features_of`) under ``model``."""
+    logits = features @ np.asarray(model["coefficients"]) + model["bias"]
     return 1.0 / (1.0 + np.exp(-logits))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import fusion
 from .calibration import background_scripts
-from .lexical import idf
+from .lexical import idf, smoothed_weights
 from .questions import Question
 from .store import LoadedIndex
 from .text import SCRIPT_CODES, script_of
@@ -90,6 +90,9 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     tokens, weights = list(question.tokens), dict(question.weights)
     question_group = SCRIPT_CODES[script_of(question.text)]
     bound = index.keyword.upper_bound(tokens, weights)
+    calibration_weights = smoothed_weights(index.keyword.document_frequency(tokens),
+                                           index.keyword.size, weights)
+    smoothed_bound = index.keyword.upper_bound(tokens, calibration_weights)
     baseline = arrays.baseline(vector)
     if arrays.exact:
         bm25 = index.keyword.scores(tokens, weights)
@@ -99,17 +102,23 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
         sentence_best = arrays.sentence_max(sentence_cos, passage_cos)
         return fusion.combine(passage_cos, sentence_best, sentence_cos, bm25, bound,
                               arrays.groups, baseline, question_group, recipe,
-                              translated=translated, question_tokens=len(tokens))
+                              translated=translated, question_tokens=len(tokens),
+                              smoothed=(index.keyword.scores(tokens, calibration_weights),
+                                        smoothed_bound))
     keywords = index.keyword.query(tokens, question.terms, weights)
+    smoothed_keywords = index.keyword.query(tokens, (), calibration_weights)
     return _gather_candidates(index, arrays, vector, keywords, bound, baseline,
-                              question_group, recipe, len(tokens), within)
+                              question_group, recipe, len(tokens), within,
+                              smoothed_keywords, smoothed_bound)
 
 
 def _gather_candidates(index, arrays, vector, keywords, bound, baseline, question_group,
-                       recipe, question_tokens, within=None):
+                       recipe, question_tokens, within, smoothed_keywords, smoothed_bound):
     """:func:`gather` over candidates: the dense index's and the keyword side's best
     :data:`CANDIDATES` (``keywords``: a :class:`qa.lexical.KeywordQuery` or the Milvus
-    backend's), the rows ``within`` and the reference sample."""
+    backend's), the rows ``within`` and the reference sample. ``smoothed_keywords``: the same
+    query under :func:`qa.lexical.smoothed_weights` and ``smoothed_bound`` its bound, for the
+    calibration (only scored at those rows)."""
     n = len(index.records)
     _, dense_rows = arrays.dense.search(vector[None, :], CANDIDATES)
     rows = np.union1d(dense_rows[0][dense_rows[0] >= 0], keywords.top(CANDIDATES))
@@ -130,9 +139,10 @@ def _gather_candidates(index, arrays, vector, keywords, bound, baseline, questio
     part = fusion.combine(passage_cos, sentence_best, sentence_scores, keywords.at(everything),
                           bound, arrays.groups[everything], baseline[everything],
                           question_group, recipe, reference, candidate_translated,
-                          question_tokens)
+                          question_tokens, (smoothed_keywords.at(everything), smoothed_bound))
     full = {name: np.full(n, np.nan, dtype=np.float32)
-            for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated")}
+            for name in ("passage_cos", "sentence_best", "keyword", "cross", "translated",
+                         "smoothed_keyword")}
     fused = np.full(n, -np.inf, dtype=np.float32)
     fused[everything] = part.fused
     for name, array in full.items():
@@ -142,7 +152,7 @@ def _gather_candidates(index, arrays, vector, keywords, bound, baseline, questio
         part.sentence_cos
     return fusion.Evidence(full["passage_cos"], full["sentence_best"], sentence_cos,
                            full["keyword"], fused, baseline, full["cross"], full["translated"],
-                           np.sort(everything))
+                           full["smoothed_keyword"], np.sort(everything))
 
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:

@@ -145,8 +145,10 @@ class Evidence:
     except ``sentence_cos``, by sentence row). ``baseline`` is the question's mean cosine to
     unrelated background text in each passage's script and ``cross`` is 1 where the passage's
     script differs from the question's (both used by :mod:`qa.calibration`). ``translated``:
-    the translated keywords' strength (step 4 of the recipe). ``rows``: the only passages
-    scored, when not all are (large corpora)."""
+    the translated keywords' strength (step 4 of the recipe). ``smoothed_keyword``: the keyword
+    strength the calibration weighs, BM25 and bound as if the collection held
+    :data:`qa.lexical.SMOOTHING_PASSAGES` more passages (:func:`qa.lexical.smoothed_weights`).
+    ``rows``: the only passages scored, when not all are (large corpora)."""
 
     passage_cos: np.ndarray
     sentence_best: np.ndarray
@@ -156,6 +158,7 @@ class Evidence:
     baseline: np.ndarray
     cross: np.ndarray
     translated: np.ndarray
+    smoothed_keyword: np.ndarray
     rows: np.ndarray | None = None  # the scored passages (sorted) when not all are
 
 
@@ -164,7 +167,8 @@ def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np
             question_group: int, recipe: Recipe = Recipe(),
             reference: np.ndarray | None = None,
             translated: tuple[np.ndarray, float] | None = None,
-            question_tokens: int = 0) -> Evidence:
+            question_tokens: int = 0,
+            smoothed: tuple[np.ndarray, float] | None = None) -> Evidence:
     """One question's dense and keyword scores combined into fused scores (the formula in the
     module docstring). :func:`qa.evidence.gather` collects the inputs from an index.
 
@@ -178,6 +182,9 @@ def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np
         translated: the translated keywords' BM25 per passage and its reachable bound
             (:mod:`qa.bilingual`), or ``None``.
         question_tokens: how many keyword tokens the question has (step 5).
+        smoothed: BM25 per passage and reachable bound under
+            :func:`qa.lexical.smoothed_weights`, for the calibration (:func:`qa.evidence.gather`
+            always gives them); ``None``: ``bm25`` and ``bound`` themselves.
     Returns:
         The :class:`Evidence` (``rows`` left ``None``).
     """
@@ -195,5 +202,7 @@ def combine(passage_cos: np.ndarray, sentence_best: np.ndarray, sentence_cos: np
         keyword_strength(translated[0], translated[1], 0.0) * cross
     fused = recipe.dense_weight * dense + recipe.keyword_weight * keyword
     fused += recipe.translation_weight * bridged
+    smoothed_keyword = keyword if smoothed is None else \
+        keyword_strength(smoothed[0], smoothed[1], recipe.keyword_floor)
     return Evidence(passage_cos, sentence_best, sentence_cos, keyword, fused, baseline,
-                    cross.astype(np.float32), bridged)
+                    cross.astype(np.float32), bridged, smoothed_keyword)

@@ -84,6 +84,27 @@ def idf(document_frequency: int, size: int) -> float:
     return float(np.log(1 + (n - document_frequency + 0.5) / (document_frequency + 0.5)))
 
 
+SMOOTHING_PASSAGES = 100
+"""Passages, holding none of a question's tokens, that the calibration's keyword strength
+counts in addition to the collection's (:func:`smoothed_weights`). Not tuned: it only has to
+be large next to a few passages and small next to thousands."""
+
+
+def smoothed_weights(frequencies: dict[str, int], size: int, weights=None) -> dict[str, float]:
+    """Query weights under which BM25 takes each token's idf as if the collection held
+    :data:`SMOOTHING_PASSAGES` more passages, none with any of the tokens (lengths stay the
+    collection's): each token's weight (``weights``, default 1) times
+    ``idf(df, N + N0) / idf(df, N)``.
+
+    In a collection of a few passages every token present has a low idf while a question's
+    absent tokens keep the highest, so the keyword strength of a plain answer stays low (a
+    one-passage upload: 0.5 of what it reaches in a large corpus). The smoothed idf keeps it
+    comparable across collection sizes; in corpora of thousands it barely moves."""
+    weights = weights or {}
+    return {t: weights.get(t, 1.0) * idf(df, size + SMOOTHING_PASSAGES) / idf(df, size)
+            for t, df in frequencies.items()}
+
+
 def bm25_bound(frequencies: dict[str, int], size: int, k1: float, weights=None) -> float:
     """The highest BM25 a passage could reach for tokens of these document ``frequencies``:
     ``(k1 + 1) * Σ weight * idf`` (``weights``: token -> weight, default 1)."""

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qa.bm25_matrix import lucene_scores
-from qa.lexical import KeywordIndex, query_tokens, query_weights, tokenize
+from qa.lexical import (SMOOTHING_PASSAGES, KeywordIndex, idf, query_tokens, query_weights,
+                        smoothed_weights, tokenize)
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
 
@@ -73,3 +74,21 @@ def test_weighted_scores_and_bound_are_the_weighted_sums():
     assert weighted == pytest.approx(plain + extra)
     query = index.query(tokens, weights=weights)
     assert np.array_equal(query.at(np.arange(4)), index.scores(tokens, weights))
+
+
+def test_smoothed_weights_lift_a_small_collections_tokens_and_leave_a_large_one_alone():
+    tokens = ["古井", "历史", "少年"]
+    weights = {"古井": 1.5}
+    small = smoothed_weights({"古井": 1, "历史": 1, "少年": 0}, 1, weights)
+    assert small["古井"] == pytest.approx(1.5 * idf(1, 1 + SMOOTHING_PASSAGES) / idf(1, 1))
+    # in one passage a held token's idf is low and an absent one's high; smoothed, the held
+    # tokens gain the most, so a plain answer's share of the reachable score rises
+    assert small["历史"] > small["少年"] > 1.0
+    index = KeywordIndex.build([tokenize("村口的古井有三百年历史。")])
+    frequencies = index.document_frequency(tokens)
+    smoothed = smoothed_weights(frequencies, index.size)
+    plain = index.scores(tokens)[0] / index.upper_bound(tokens)
+    lifted = index.scores(tokens, smoothed)[0] / index.upper_bound(tokens, smoothed)
+    assert lifted > 1.5 * plain
+    large = smoothed_weights({t: df for t, df in zip(tokens, (3, 2_500, 0))}, 5_000)
+    assert all(1.0 < w < 1.04 for w in large.values())

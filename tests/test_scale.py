@@ -100,7 +100,7 @@ def test_candidate_path_scores_candidates_exactly(seed_retriever, candidate_retr
             approx = candidate_retriever.evidence(candidate_retriever.prepare(question))
             scored = np.isfinite(approx.fused)
             assert 4 < scored.sum() < len(scored)
-            for name in ("passage_cos", "sentence_best", "keyword"):
+            for name in ("passage_cos", "sentence_best", "keyword", "smoothed_keyword"):
                 assert np.allclose(getattr(exact, name)[scored], getattr(approx, name)[scored],
                                    atol=1e-5), name
             best = int(np.argmax(exact.fused))

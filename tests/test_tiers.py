@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from qa import calibration
 
 QUESTIONS = ["划船社区党委书记是谁?", "How much land was acquired for the third water plant?",
@@ -17,6 +19,21 @@ def test_the_thresholds_make_three_tiers():
     assert 0 < calibration.possible_threshold() < calibration.threshold() < 1
     assert calibration.tier(calibration.threshold()) == "answer"
     assert calibration.tier(calibration.threshold() - 1e-6) == "possible"
+
+
+def test_a_model_fitted_on_other_features_is_refused(tmp_path, monkeypatch):
+    before = ["keyword" if f == "smoothed_keyword" else f for f in calibration.FEATURES]
+    model = dict(calibration.load(), features=before)  # the model of before the smoothing
+    (tmp_path / "calibration.json").write_text(json.dumps(model), encoding="utf-8")
+    monkeypatch.setattr(calibration, "_FILE", tmp_path / "calibration.json")
+    calibration.load.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="bench/calibrate.py --write-model"):
+            calibration.threshold()
+    finally:
+        monkeypatch.undo()
+        calibration.load.cache_clear()
+    assert calibration.load()["features"] == calibration.FEATURES
 
 
 def test_default_returns_answers_only_and_possible_adds_the_marked_rest(seed_retriever):
