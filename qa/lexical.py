@@ -253,7 +253,7 @@ class KeywordQuery:
     """A question's keyword scores, asked for by the candidate ranking: the best rows
     (:meth:`top`, :meth:`term_top` for translated keywords) and the scores at given rows
     (:meth:`at`, :meth:`term_at`). Here every passage is scored once, on first use; the Milvus
-    backend answers the same questions with searches (:mod:`qa.milvus`)."""
+    backend answers the same questions with searches (:mod:`qa.milvus_keyword`)."""
 
     def __init__(self, index: KeywordIndex, tokens: list[str], terms: tuple, weights=None):
         self.index, self.tokens, self.terms, self.weights = index, tokens, terms, weights
