@@ -116,6 +116,7 @@ def cmd_sync(args) -> int:
 def cmd_export(args) -> int:
     from . import milvus_store
     from .errors import QAError
+    from .milvus_client import client as milvus_client
     from .indexer import config_from_json
     from .store import IndexStore
 
@@ -126,7 +127,7 @@ def cmd_export(args) -> int:
         raise QAError(f"{folder} holds no index; run `qa build` first")
     uri = args.uri or settings.milvus_address
     base = milvus_store.collection_base(folder)
-    client = milvus_store.client(uri, args.token or settings.milvus_token)
+    client = milvus_client(uri, args.token or settings.milvus_token)
     counts = milvus_store.publish(loaded, client, base, config_from_json(loaded.manifest["config"]),
                             full=args.full)
     print(f"exported {folder} (version {loaded.folder.name}) to Milvus {uri} as {base}: "

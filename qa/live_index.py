@@ -209,7 +209,8 @@ class LiveIndex:
 
     def _milvus(self):
         """The Milvus client and collection name of this index (``QA_BACKEND=milvus``)."""
-        from .milvus_store import client, collection_base
+        from .milvus_client import client
+        from .milvus_store import collection_base
 
         return (client(self.settings.milvus_address, self.settings.milvus_token),
                 collection_base(self.store.folder))

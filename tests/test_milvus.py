@@ -10,6 +10,7 @@ import pytest
 
 import qa.milvus as milvus
 import qa.milvus_store as store
+from qa.milvus_client import client as milvus_client
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import DocumentError, IndexMismatchError, QAError
@@ -69,7 +70,7 @@ def test_milvus_answers_as_faiss_and_follows_changes(tmp_path, settings, encoder
     (library / "notes.md").unlink()
     notes = sum(r.source.endswith("notes.md") for r in local.index.records)
     local.rebuild()
-    client = store.client(served.milvus_address)
+    client = milvus_client(served.milvus_address)
     base = store.collection_base(tmp_path / "index")
     before = {r["key"] for r in store.Collections(client, base).scan(f"{base}_passages",
                                                                       ["key"])}
@@ -118,7 +119,7 @@ def test_a_process_without_the_folder_serves_from_milvus(tmp_path, settings, enc
     assert replica.refresh() is None and not (tmp_path / "replica").exists()
     with pytest.raises(DocumentError, match="only answers from Milvus"):
         replica.rebuild()
-    assert store.live_version(store.client(served.milvus_address),
+    assert store.live_version(milvus_client(served.milvus_address),
                                store.collection_base(tmp_path / "index")) == published
 
 
@@ -143,7 +144,7 @@ def test_a_publish_stopped_half_way_keeps_the_live_version(tmp_path, settings, e
     (library / "more.md").write_text("# 泵站\n\n新泵站每天供水五万吨。\n", encoding="utf-8")
     (library / "extra.md").write_text("# 管网\n\n" + "新建输水管网三十公里。" * 60,
                                       encoding="utf-8")
-    client = store.client(served.milvus_address)
+    client = milvus_client(served.milvus_address)
     base = store.collection_base(tmp_path / "index")
     real_insert, sent = client.insert, []
 
