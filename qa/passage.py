@@ -1,9 +1,17 @@
-"""The result types: :class:`Passage` (returned by ``retrieve``) and :class:`Record` (stored)."""
+"""The result types: :class:`Passage` (returned by ``retrieve``) and :class:`Record` (stored,
+read back from an index folder by :class:`RecordFile`)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import mmap
+import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -90,3 +98,27 @@ class Passage:
     def answer(self) -> str:
         """The answering sentence (empty when unknown)."""
         return self.text[self.answer_start:self.answer_end]
+
+
+class RecordFile(Sequence):
+    """The records of ``passages.jsonl``, parsed one line at a time on access."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        view = np.frombuffer(self._data, dtype=np.uint8)
+        step = 64 << 20  # scanned in slices: no file-sized temporary
+        ends = np.concatenate([np.flatnonzero(view[i:i + step] == 10) + i
+                               for i in range(0, len(view), step)] or [np.zeros(0, np.int64)])
+        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        line = self._data[self._starts[row]:self._ends[row]]
+        return Record(**json.loads(line.decode("utf-8")))

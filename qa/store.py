@@ -18,7 +18,7 @@ A version folder is written completely, then ``CURRENT`` is swapped with ``os.re
 crash at any moment leaves the previous version live. Loading checks the row counts and every
 file's sha256 against the manifest; files over :data:`HASH_LIMIT` bytes (large corpora) are
 checked by size, so that loading stays fast. Passages are parsed from ``passages.jsonl`` when
-read (:class:`RecordFile`) and sentence vectors are memory-mapped: a large index costs memory
+read (:class:`qa.passage.RecordFile`) and sentence vectors are memory-mapped: a large index costs memory
 for what its questions touch.
 """
 
@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import functools
 import json
-import mmap
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,37 +39,13 @@ from .dense import DenseIndex
 from .errors import IndexCorruptError
 from .fileio import fsync_tree, publish_file
 from .lexical import KeywordIndex
-from .passage import Record, file_sha256
+from .passage import Record, RecordFile, file_sha256
 from .text import SCRIPT_CODES
 
 FORMAT_VERSION = 4
 HASH_LIMIT = 256 << 20
 _DATA_FILES = ("passages.jsonl", "dense.faiss", "scripts.npy", "sentence_vectors.npy",
                "sentences.npy", "background.npy")
-
-
-class RecordFile(Sequence):
-    """The records of ``passages.jsonl``, parsed one line at a time on access."""
-
-    def __init__(self, path: Path):
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        view = np.frombuffer(self._data, dtype=np.uint8)
-        step = 64 << 20  # scanned in slices: no file-sized temporary
-        ends = np.concatenate([np.flatnonzero(view[i:i + step] == 10) + i
-                               for i in range(0, len(view), step)] or [np.zeros(0, np.int64)])
-        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
-        self._ends = ends
-
-    def __len__(self) -> int:
-        return len(self._ends)
-
-    def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
-        line = self._data[self._starts[row]:self._ends[row]]
-        return Record(**json.loads(line.decode("utf-8")))
 
 
 @dataclass
