@@ -85,3 +85,17 @@ def test_english_questions_about_the_seed_show_their_passage(seed_retriever):
              if any(item["expect"] in p.text
                     for p in seed_retriever.retrieve(item["q"], k=3, possible=True))]
     assert len(shown) >= 16, sorted(set(i["q"] for i in questions) - set(shown))
+
+
+def test_a_few_short_files_keep_their_plain_answers_in_the_answer_tier(make_retriever):
+    """In a collection of a few passages the question's words have a low idf; the smoothed
+    keyword strength (qa.lexical.smoothed_weights) keeps a plain answer confident there, while
+    a question the files do not answer gets no answer (bench/small_collections.py)."""
+    retriever, _ = make_retriever({"water.txt": "宁海县第三水厂从2006年开始土地征用工作，共征地150亩。",
+                                   "well.txt": "村里的古井已有三百多年历史，井水至今清澈甘甜。"})
+    for question, expected in (("古井有多少年历史?", "三百多年"), ("第三水厂征地多少亩?", "150亩")):
+        found = retriever.retrieve(question, k=1)
+        assert found and expected in found[0].text and found[0].tier == "answer", question
+    unanswered = retriever.retrieve("第三水厂每天供水多少吨?", k=3, possible=True)
+    assert all(p.tier == "possible" for p in unanswered)
+    assert retriever.retrieve("怎么做红烧肉?", k=3, possible=True) == []
