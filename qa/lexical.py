@@ -97,9 +97,9 @@ def smoothed_weights(frequencies: dict[str, int], size: int, weights=None) -> di
     ``idf(df, N + N0) / idf(df, N)``.
 
     In a collection of a few passages every token present has a low idf while a question's
-    absent tokens keep the highest, so the keyword strength of a plain answer stays low (a
-    one-passage upload: 0.5 of what it reaches in a large corpus). The smoothed idf keeps it
-    comparable across collection sizes; in corpora of thousands it barely moves."""
+    absent tokens keep the highest, so the keyword strength of a plain answer stays low. The
+    smoothed idf lifts the tokens a small collection holds more than those it lacks
+    (``bench/small_collections.py``); in corpora of thousands it barely moves."""
     weights = weights or {}
     return {t: weights.get(t, 1.0) * idf(df, size + SMOOTHING_PASSAGES) / idf(df, size)
             for t, df in frequencies.items()}
