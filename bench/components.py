@@ -4,8 +4,9 @@ meddialog_zh (real patients' posts) also gets ``bm25``: plain BM25 over characte
 bench README's reference (:class:`realq.PlainBM25`, k1=1.5, b=0.75), outside the shipped code.
 
 Keyword alone is shown twice: the question's own keywords, and with its dictionary-translated
-keywords added (both keyword evidence). All go through the same code (``Retriever.rank``),
-changing only the fusion weights.
+keywords added (both keyword evidence). ``unfocused`` is the final ranking without its last
+step (:mod:`qa.focus`), which the evidence alone skips too. All go through the same code
+(``Retriever.rank``), changing only the recipe.
 Writes ``bench/results/components.json`` (``--out``; ``bench/render.py`` renders it into the
 README and ``docs/quality.md``) and prints a Markdown table (``--json``: the JSON instead).
 Run: ``.venv/bin/python bench/components.py [--bench ../shared/bench] [--json] [--out F]``
@@ -37,10 +38,12 @@ from qa.fusion import Recipe  # noqa: E402
 DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
             "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
 REFERENCE = {"meddialog_zh"}  # sets that also get the plain-BM25 row
-VARIANTS = {"keyword": replace(Recipe(), dense_weight=0.0, translation_weight=0.0),
-            "keyword+translated": replace(Recipe(), dense_weight=0.0),
-            "dense": replace(Recipe(), keyword_weight=0.0, long_keyword_weight=0.0,
+UNFOCUSED = replace(Recipe(), focus_depth=0)  # without the last step, qa/focus.py
+VARIANTS = {"keyword": replace(UNFOCUSED, dense_weight=0.0, translation_weight=0.0),
+            "keyword+translated": replace(UNFOCUSED, dense_weight=0.0),
+            "dense": replace(UNFOCUSED, keyword_weight=0.0, long_keyword_weight=0.0,
                              translation_weight=0.0),
+            "unfocused": UNFOCUSED,
             "final": Recipe()}
 
 
@@ -86,15 +89,15 @@ def main() -> None:
         print(json.dumps(out))
         return
     print("| dataset | keyword R@1 / MRR@10 | + translated keywords | dense R@1 / MRR@10 "
-          "| final R@1 / MRR@10 | final R@5 | goal R@1 |")
-    print("|---|---|---|---|---|---|---|")
+          "| unfocused | final R@1 / MRR@10 | final R@5 | goal R@1 |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, result in rows.items():
         cells = [f"{result[v]['recall@1']:.3f} / {result[v]['mrr@10']:.3f}" for v in VARIANTS]
         print(f"| {name} | " + " | ".join(cells) +
               f" | {result['final']['recall@5']:.3f} | ≥ {GOALS[name]:.3f} |")
         if "bm25" in result:
             print(f"| {name}, plain bigram BM25 | {result['bm25']['recall@1']:.3f} / "
-                  f"{result['bm25']['mrr@10']:.3f} | | | | {result['bm25']['recall@5']:.3f} | |")
+                  f"{result['bm25']['mrr@10']:.3f} | | | | | {result['bm25']['recall@5']:.3f} | |")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ For each dev set every question's raw evidence (passage and best-sentence cosine
 its reachable bound, the translated keywords' BM25 and bound, scripts) is computed ONCE by the
 shipped code, :meth:`qa.Retriever.evidence`, and captured where it enters the fusion step
 (``qa.fusion.combine``, formerly ``qa.fusion.gather``). Every :class:`qa.fusion.Recipe` of the
-grids is then fused from that same evidence by the same fusion function and ranked as
-``qa eval`` ranks (best 10 by fused score), so a grid point costs only the fusion.
+grids is then fused from that same evidence by the same fusion function and ranked by fused
+score (best 10), so a grid point costs only the fusion. The ranking's last step,
+:mod:`qa.focus`, is left out: the grids tune the fusion before it (``bench/focus.py`` tunes it).
 
 Grids, each around the shipped recipe (the parameters not on a grid keep their shipped value):
 

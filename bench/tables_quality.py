@@ -10,17 +10,54 @@ from doc_tables import GOALS, SHORT, components_sets, header, load_json, row
 def components() -> list[str]:
     """Recall of each evidence alone and of the final ranking (bench/components.py)."""
     rows = ["| dataset | keyword R@1 / MRR@10 | + translated keywords | dense R@1 / MRR@10 | "
-            "final R@1 / MRR@10 | final R@5 | goal R@1 (issue 14) |", "|---|---|---|---|---|---|---|"]
+            "fused, before the focus step | final R@1 / MRR@10 | final R@5 | goal R@1 (issue 14) |",
+            "|---|---|---|---|---|---|---|---|"]
     for name, result in components_sets().items():
         pair = [f"{result[k]['recall@1']:.3f} / {result[k]['mrr@10']:.3f}"
-                for k in ("keyword", "keyword+translated", "dense", "final")]
+                for k in ("keyword", "keyword+translated", "dense", "unfocused", "final")]
         goal = f"≥ {GOALS[name]:.3f}" if name in GOALS else ""
         rows.append(f"| {name} | {' | '.join(pair)} | {result['final']['recall@5']:.3f} | {goal} |")
         if "bm25" in result:  # the reference: plain character-bigram BM25
             bm25 = result["bm25"]
             rows.append(row(f"{name}, plain bigram BM25", f"{bm25['recall@1']:.3f} / "
-                            f"{bm25['mrr@10']:.3f}", "", "", "", f"{bm25['recall@5']:.3f}", ""))
+                            f"{bm25['mrr@10']:.3f}", "", "", "", "", f"{bm25['recall@5']:.3f}", ""))
     return rows
+
+
+def focus_grid() -> list[str]:
+    """Dev recall@1 over the focus step's two weights: each set's gain in questions against
+    no focus step, and the mean recall@1 (bench/focus.py)."""
+    data = load_json("focus")
+    sets, shipped = data["sets"], data["shipped"]
+    names = list(sets)
+    lines = header("sentence weight", "passage weight", *[SHORT.get(n, n) for n in names],
+                   "mean R@1")
+    def without(grid: list[dict]) -> float:  # weights 0 and 0: no focus step
+        return next(p["recall@1"] for p in grid
+                    if p["sentence_weight"] == p["passage_weight"] == 0)
+
+    for i, point in enumerate(sets[names[0]]["grid"]):
+        cells = []
+        for name in names:
+            grid, n = sets[name]["grid"], sets[name]["queries"]
+            gained = round((grid[i]["recall@1"] - without(grid)) * n)
+            cells.append(f"{gained:+d}")
+        mean = sum(sets[n]["grid"][i]["recall@1"] for n in names) / len(names)
+        chosen = (point["sentence_weight"], point["passage_weight"]) == \
+            (shipped["sentence_weight"], shipped["passage_weight"])
+        mean_cell = f"**{mean:.4f}**" if chosen else f"{mean:.4f}"
+        lines.append(row(f"{point['sentence_weight']:g}", f"{point['passage_weight']:g}", *cells,
+                         mean_cell))
+    return lines
+
+
+def focus_misses() -> list[str]:
+    """The final ranking's wrong first passages that hold a gold answer (bench/focus.py)."""
+    lines = header("dev set", "questions", "first passage wrong", "... holding a gold answer")
+    for name, m in load_json("focus")["misses"].items():
+        lines.append(row(name, f"{m['questions']:,}", m["wrong_first"],
+                         m["first_holds_an_answer"]))
+    return lines
 
 
 def _grid(name: str) -> tuple[dict, list[dict]]:
@@ -143,10 +180,19 @@ def answer_rules() -> list[str]:
 
 def translation() -> list[str]:
     """Translated keywords by word vs by phrase and corpus (bench/translation.py)."""
-    data = load_json("translation")
-    lines = ["| dataset | final R@1 / MRR@10: by word → by phrase and corpus | keyword + "
-             "translated alone: by word → by phrase and corpus |", "|---|---|---|"]
-    for name, r in data["datasets"].items():
+    return _translation("translation", "by word", "by phrase and corpus")
+
+
+def gloss_heads() -> list[str]:
+    """Without vs with compound glosses as fallback translations (bench/gloss_heads.py)."""
+    return _translation("gloss_heads", "without", "with")
+
+
+def _translation(name: str, before: str, after: str) -> list[str]:
+    data = load_json(name)
+    lines = [f"| dataset | final R@1 / MRR@10: {before} → {after} | keyword + "
+             f"translated alone: {before} → {after} |", "|---|---|---|"]
+    for dataset, r in data["datasets"].items():
         if r.get("identical"):
             continue
 
@@ -155,12 +201,11 @@ def translation() -> list[str]:
             return (f"{a['recall@1']:.3f} / {a['mrr@10']:.3f} → {b['recall@1']:.3f} / "
                     f"{b['mrr@10']:.3f}")
 
-        lines.append(row(name, pair("final"), pair("keyword+translated")))
+        lines.append(row(dataset, pair("final"), pair("keyword+translated")))
     seed = data["seed_en"]
-    for side in ("before", "after"):
+    for side, label in (("before", before), ("after", after)):
         first = sum(q[side] == 1 for q in seed)
         mrr = sum(1 / q[side] for q in seed if q[side]) / len(seed)
-        label = "by word" if side == "before" else "by phrase and corpus"
         lines.append(row(f"seed, {len(seed)} English questions ({label})",
                          f"right passage first for {first}; MRR {mrr:.3f}", ""))
     return lines

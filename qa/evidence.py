@@ -6,6 +6,7 @@ import numpy as np
 
 from . import fusion
 from .calibration import background_scripts
+from .focus import Passages, focus
 from .lexical import idf, smoothed_weights
 from .questions import Question
 from .store import LoadedIndex
@@ -37,6 +38,9 @@ class IndexArrays:
         self.background = index.background
         self.background_groups = background_scripts()
         self.exact = index.dense.kind == "flat"
+        config = index.manifest.get("config", {})
+        self.focus_passages = Passages(index.records, index.sentence_spans, self.first_sentence,
+                                       bool(config.get("titles")), bool(config.get("unigrams")))
         self.dense = index.dense
         self.sentence_store = index.sentences
         if self.exact:
@@ -86,12 +90,23 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
            recipe: fusion.Recipe, within: np.ndarray | None = None) -> fusion.Evidence:
     """Every passage's dense and keyword evidence and fused score for ``question`` (passages
     that are not candidates get a fused score of -inf; see :class:`IndexArrays`; the rows
-    ``within``, when given, are candidates too)."""
+    ``within``, when given, are candidates too, and only they compete in the last step,
+    :mod:`qa.focus`)."""
+    frequencies = index.keyword.document_frequency(list(question.tokens))
+    evidence = _gather(index, arrays, question, vector, recipe, within, frequencies)
+    weights = {t: idf(df, len(index.records)) for t, df in frequencies.items()}  # keyword_weights()
+    return focus(evidence, arrays.focus_passages, weights, len(question.tokens), recipe, within)
+
+
+def _gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: np.ndarray,
+            recipe: fusion.Recipe, within: np.ndarray | None,
+            frequencies: dict[str, int]) -> fusion.Evidence:
+    """:func:`gather` before its last step (``frequencies``: the question tokens' document
+    frequencies)."""
     tokens, weights = list(question.tokens), dict(question.weights)
     question_group = SCRIPT_CODES[script_of(question.text)]
     bound = index.keyword.upper_bound(tokens, weights)
-    calibration_weights = smoothed_weights(index.keyword.document_frequency(tokens),
-                                           index.keyword.size, weights)
+    calibration_weights = smoothed_weights(frequencies, index.keyword.size, weights)
     smoothed_bound = index.keyword.upper_bound(tokens, calibration_weights)
     baseline = arrays.baseline(vector)
     if arrays.exact:

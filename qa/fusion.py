@@ -55,6 +55,13 @@ move).
    0.2736 / 0.3142 -> 0.2794 / 0.3209 (each once before; in full 0.2659 / 0.3130); the other
    sets do not move.
 
+6. **Where the keywords are.** The best ``focus_depth = 10`` passages gain the idf-weighted
+   share of the question's keywords their best sentence holds plus the share the passage holds
+   (weights 1 and 1; :mod:`qa.focus`, which also says how passages in another script and long
+   questions are treated). BM25 saturates and length-normalises, so a passage that states the
+   asked fact in one sentence and one that mentions its words here and there scored alike.
+   Dev figures: ``bench/focus.py`` and docs/quality.md.
+
 Traditional Chinese is embedded as Simplified (``IndexConfig.simplify``), where the model is
 stronger; the keyword side maps both scripts to Simplified too.
 """
@@ -83,6 +90,9 @@ class Recipe:
     long_passage_weight: float = 0.9
     long_keyword_weight: float = 80.0
     long_keyword_floor: float = 0.0
+    focus_depth: int = 10  # the best passages weighed again by where the keywords are (step 6)
+    focus_sentence_weight: float = 1.0
+    focus_passage_weight: float = 1.0
 
 
 def length_share(tokens: int, recipe: Recipe) -> float:

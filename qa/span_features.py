@@ -92,10 +92,11 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
         holders = sum(token in tokens for tokens in held)
         if holders:
             distinct[token] = weight / holders
-    keywords = _shares(held, weights)
-    distinct_keywords = _shares(held, distinct)
+    keywords = keyword_shares(held, weights)
+    distinct_keywords = keyword_shares(held, distinct)
     translated, distinct_translated = _translated_shares(held, terms)
-    beyond_opening = _shares(held, dict.fromkeys(set(weights) - held[0], 1.0)) if held else []
+    beyond_opening = keyword_shares(held, dict.fromkeys(set(weights) - held[0], 1.0)) \
+        if held else []
     asked = set(_IDEOGRAPH_RE.findall(normalize(question)))
     numbers, dates = bool(ASKS_NUMBER.search(question)), bool(ASKS_DATE.search(question))
     cross = float(script_of(question) != script_of(text))
@@ -117,8 +118,8 @@ def sentence_features(text: str, spans: list[list[int]], cosines: list[float],
     return np.asarray(rows, dtype=float).reshape(count, len(FEATURES))
 
 
-def _shares(held: list[set[str]], weights: dict[str, float]) -> list[float]:
-    """The ``weights``-weighted share of the keywords each sentence's tokens ``held`` hold."""
+def keyword_shares(held: list[set[str]], weights: dict[str, float]) -> list[float]:
+    """The ``weights``-weighted share of the keywords each token set of ``held`` holds."""
     total = sum(weights.values()) or 1.0
     return [sum(w for t, w in weights.items() if t in tokens) / total for tokens in held]
 
