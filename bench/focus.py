@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import dev_set  # noqa: E402
 from about import machine  # noqa: E402
 from qa import fusion  # noqa: E402
 from qa.answers import holds_answer  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.evidence import keyword_weights  # noqa: E402
 from qa.focus import focus  # noqa: E402
 from qa.selection import best_rows  # noqa: E402
@@ -85,18 +85,14 @@ def ranked(top, fused, sentence, passage, fade, sentence_weight, passage_weight)
 
 
 def measure(folder: Path, settings: Settings) -> tuple[dict, dict | None]:
-    retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
-    qrels = read_qrels(folder / "qrels.dev.tsv")
-    queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
-    prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.question_vectors(prepared, batch_size=64)
-    row_of = {record.id: row for row, record in enumerate(retriever.index.records)}
+    dev = dev_set.load(folder, settings)
+    retriever, queries = dev.retriever, dev.queries
     points = list(itertools.product(WEIGHTS, WEIGHTS))
     hits = dict.fromkeys(points, 0)
     reciprocal = dict.fromkeys(points, 0.0)
     wrong = holding = disagreements = 0
-    for query, question, vector in zip(queries, prepared, vectors):
-        relevant = {row_of[pid] for pid in qrels[str(query["id"])] if pid in row_of}
+    for query, question, vector, relevant in zip(queries, dev.questions, dev.vectors,
+                                                 dev.relevant):
         found = shares(retriever, question, vector)
         for point in points:
             rows = ranked(*found, *point)

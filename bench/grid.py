@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import dev_set  # noqa: E402
 from about import machine  # noqa: E402
 from qa import evidence as evidence_module  # noqa: E402
 from qa import fusion  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels  # noqa: E402
 
 DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
             "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
@@ -112,13 +112,8 @@ class Captured:
 
 def collect(folder: Path, settings: Settings) -> tuple[Captured, list[set[int]]]:
     """Every dev question's captured evidence on the set in ``folder`` and its relevant rows."""
-    retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
-    qrels = read_qrels(folder / "qrels.dev.tsv")
-    queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
-    prepared = [retriever.prepare(q["text"]) for q in queries]
-    vectors = retriever.question_vectors(prepared, batch_size=64)
-    row_of = {record.id: row for row, record in enumerate(retriever.index.records)}
-    relevant = [{row_of[pid] for pid in qrels[str(q["id"])] if pid in row_of} for q in queries]
+    dev = dev_set.load(folder, settings)
+    retriever, prepared, vectors, relevant = dev.retriever, dev.questions, dev.vectors, dev.relevant
     retriever.recipe = CHOSEN
     with Captured() as captured:
         for question, vector in zip(prepared, vectors):

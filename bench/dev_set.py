@@ -1,0 +1,36 @@
+"""A dev set ready to rank: its retriever, judged questions, prepared questions and vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels
+from qa.retriever import Retriever
+
+
+@dataclass
+class DevSet:
+    """``queries`` (those with qrels), ``questions`` prepared by ``retriever`` and their
+    ``vectors``, and ``relevant``: each query's relevant passage rows."""
+
+    retriever: Retriever
+    queries: list[dict]
+    questions: list
+    vectors: np.ndarray
+    relevant: list[set[int]]
+
+
+def load(folder: Path, settings: Settings) -> DevSet:
+    """The dev half of the benchmark set in ``folder`` (its ``qa eval`` index built or reused)."""
+    retriever = corpus_retriever(folder / "corpus.jsonl", settings, progress=False)
+    qrels = read_qrels(folder / "qrels.dev.tsv")
+    queries = judged(read_jsonl(folder / "queries.dev.jsonl"), qrels)
+    questions = [retriever.prepare(q["text"]) for q in queries]
+    vectors = retriever.question_vectors(questions, batch_size=64)
+    row_of = {record.id: row for row, record in enumerate(retriever.index.records)}
+    relevant = [{row_of[pid] for pid in qrels[str(q["id"])] if pid in row_of} for q in queries]
+    return DevSet(retriever, queries, questions, vectors, relevant)
