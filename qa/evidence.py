@@ -94,8 +94,8 @@ def gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: 
     :mod:`qa.focus`)."""
     frequencies = index.keyword.document_frequency(list(question.tokens))
     evidence = _gather(index, arrays, question, vector, recipe, within, frequencies)
-    weights = {t: idf(df, len(index.records)) for t, df in frequencies.items()}  # keyword_weights()
-    return focus(evidence, arrays.focus_passages, weights, len(question.tokens), recipe, within)
+    return focus(evidence, arrays.focus_passages, _idf(index, frequencies), len(question.tokens),
+                 recipe, within)
 
 
 def _gather(index: LoadedIndex, arrays: IndexArrays, question: Question, vector: np.ndarray,
@@ -172,7 +172,10 @@ def _gather_candidates(index, arrays, vector, keywords, bound, baseline, questio
 
 def keyword_weights(index: LoadedIndex, question: Question) -> dict[str, float]:
     """The idf (:func:`qa.lexical.idf`) of each of the question's keywords in this index."""
-    frequencies = index.keyword.document_frequency(list(question.tokens))
+    return _idf(index, index.keyword.document_frequency(list(question.tokens)))
+
+
+def _idf(index: LoadedIndex, frequencies: dict[str, int]) -> dict[str, float]:
     return {t: idf(df, len(index.records)) for t, df in frequencies.items()}
 
 
