@@ -244,6 +244,24 @@ def second_encoder() -> list[str]:
     return lines
 
 
+def levers() -> list[str]:
+    """Levers tried on the shipped ranking: each set's change in right first passages and in
+    MRR@10, and the questions each touched (bench/levers.py)."""
+    sets = load_json("levers")["sets"]
+    lines = header("lever", *[SHORT.get(n, n) for n in sets])
+    shipped = {n: s["variants"]["shipped"] for n, s in sets.items()}
+    lines.append(row("shipped: R@1 / MRR@10", *(f"{v['recall@1']:.3f} / {v['mrr@10']:.3f}"
+                                                for v in shipped.values())))
+    for name in list(next(iter(sets.values()))["variants"])[1:]:
+        cells = []
+        for n, s in sets.items():
+            v, base = s["variants"][name], shipped[n]
+            cells.append(f"{v['right_first'] - base['right_first']:+d} / "
+                         f"{v['mrr@10'] - base['mrr@10']:+.4f} ({v['touched']:,})")
+        lines.append(row(name, *cells))
+    return lines
+
+
 def translated_query() -> list[str]:
     """Question vectors with and without the translated words (bench/translated_query.py)."""
     data = load_json("translated_query")
