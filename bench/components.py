@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import dev_set  # noqa: E402
 from about import machine  # noqa: E402
 from doc_tables import GOALS  # noqa: E402
 from realq import KS, PlainBM25, bigrams, measure  # noqa: E402
@@ -35,8 +36,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluate import corpus_retriever, evaluate, judged, read_jsonl, read_qrels  # noqa: E402
 from qa.fusion import Recipe  # noqa: E402
 
-DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
+DATASETS = dev_set.DEV_SETS
 REFERENCE = {"meddialog_zh"}  # sets that also get the plain-BM25 row
 UNFOCUSED = replace(Recipe(), focus_depth=0)  # without the last step, qa/focus.py
 VARIANTS = {"keyword": replace(UNFOCUSED, dense_weight=0.0, translation_weight=0.0),

@@ -11,6 +11,10 @@ from qa.config import Settings
 from qa.evaluate import corpus_retriever, judged, read_jsonl, read_qrels
 from qa.retriever import Retriever
 
+DEV_SETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed", "xquad_zh2halfen",
+            "xquad_en", "meddialog_zh"]
+"""The eight dev sets of ``../shared/bench``, in the order the docs' tables list them."""
+
 
 @dataclass
 class DevSet:

@@ -46,8 +46,7 @@ from qa.evidence import keyword_weights  # noqa: E402
 from qa.focus import focus  # noqa: E402
 from qa.selection import best_rows  # noqa: E402
 
-DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
+DATASETS = dev_set.DEV_SETS
 ANSWERED = {"cmrc2018", "drcd", "xquad_zh"}  # answers in the passages' language
 WEIGHTS = [0, 0.5, 1, 1.5, 2]
 SHIPPED = fusion.Recipe()

@@ -53,8 +53,7 @@ from qa import evidence as evidence_module  # noqa: E402
 from qa import fusion  # noqa: E402
 from qa.config import Settings  # noqa: E402
 
-DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
+DATASETS = dev_set.DEV_SETS
 CHOSEN = fusion.Recipe()
 GRIDS = {
     "keyword": {"keyword_weight": [4, 8, 12, 16, 20, 24, 28, 32],

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import dev_set  # noqa: E402
 from about import machine  # noqa: E402
 from qa.answers import answer_key  # noqa: E402
 from qa.config import Settings  # noqa: E402
@@ -40,8 +41,7 @@ from qa.evaluate import corpus_retriever, evaluate, read_jsonl, read_qrels  # no
 from qa.evidence import IndexArrays  # noqa: E402
 from qa.int8 import PROMPT  # noqa: E402
 
-DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
+DATASETS = dev_set.DEV_SETS
 OUT = ROOT / "bench" / "results" / "late_chunking.json"
 BATCH_TOKENS = 512
 

@@ -54,8 +54,7 @@ from qa.selection import best_rows  # noqa: E402
 from qa.span_features import keyword_shares  # noqa: E402
 from qa.text import IDEOGRAPHS, normalize  # noqa: E402
 
-DATASETS = ["cmrc2018", "drcd", "xquad_zh", "xquad_en2zh", "xquad_zh2mixed",
-            "xquad_zh2halfen", "xquad_en", "meddialog_zh"]
+DATASETS = dev_set.DEV_SETS
 SHIPPED = fusion.Recipe()
 DEPTH = 10
 HAN_RUN = re.compile(f"[{IDEOGRAPHS}]+")
