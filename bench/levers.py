@@ -21,7 +21,7 @@ script gain the best same-script extra, long questions fade it, as :mod:`qa.focu
 whose order of the best 10 changes).
 
 Writes ``bench/results/levers.json`` (``--out``), rendered into docs/quality.md.
-Run: ``.venv/bin/python bench/levers.py`` (about 12 minutes on two cores once the ``qa eval``
+Run: ``.venv/bin/python bench/levers.py`` (about 7 minutes on two cores once the ``qa eval``
 indexes exist).
 """
 
@@ -124,13 +124,12 @@ def trigram_weights(text: str, weights: dict[str, float]) -> dict[str, float]:
     return {g: w for g, w in found.items() if w > 0}
 
 
-def focus_extras(retriever, question, vector) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The shipped focus step's best rows (the unfocused ranking's best 10) with their final
-    scores, and each lever's extra gain per row, before fading."""
+def focus_extras(retriever, question, vector, final) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The shipped focus step's best rows (the unfocused ranking's best 10) with their scores
+    in ``final`` (the shipped evidence), and each lever's extra gain per row, before fading."""
     retriever.recipe = replace(SHIPPED, focus_depth=0)
     unfocused = retriever.evidence(question, vector)
     retriever.recipe = SHIPPED
-    final = retriever.evidence(question, vector)
     top = best_rows(unfocused.fused, SHIPPED.focus_depth, unfocused.rows)
     top = top[np.isfinite(unfocused.fused[top])]
     passages = retriever._loaded()[1].focus_passages
@@ -201,7 +200,8 @@ def measure(folder: Path, settings: Settings, words) -> dict:
     for i, (question, vector, relevant) in enumerate(zip(dev.questions, dev.vectors,
                                                          dev.relevant)):
         retriever.recipe = SHIPPED
-        shipped = [r.row for r in retriever.rank(question, DEPTH, vector)]
+        final = retriever.evidence(question, vector)
+        shipped = best_rows(final.fused, DEPTH, final.rows).tolist()  # as Retriever.rank
         tally("shipped").add(shipped, relevant, False)
         for weight in BOUNDARY:
             changed = boundary_question(question, words, weight)
@@ -217,7 +217,7 @@ def measure(folder: Path, settings: Settings, words) -> dict:
                 else:
                     rows = shipped
                 tally(f"{label} {beta:g}").add(rows, relevant, i in extra_vectors)
-        top, scores, extras = focus_extras(retriever, question, vector)
+        top, scores, extras = focus_extras(retriever, question, vector, final)
         fade = 1.0 - fusion.length_share(len(question.tokens), SHIPPED)
         base = reordered(top, scores, np.zeros(len(top)), fade)
         for name, extra in extras.items():
