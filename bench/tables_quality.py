@@ -262,6 +262,28 @@ def levers() -> list[str]:
     return lines
 
 
+def finetune() -> list[str]:
+    """The passage side fine-tuned, on questions it was not trained on: before -> after
+    (bench/finetune.py)."""
+    sets = load_json("finetune")["sets"]
+    lines = header("dataset (questions not trained on)", "passage cosine alone R@1",
+                   "dense side R@1", "final R@1", "final MRR@10")
+    for name, s in sets.items():
+        n = s["questions"]
+        cosine = s.get("passage_cosine")
+
+        def change(kind: str, key: str = "recall@1") -> str:
+            b, a = s[kind]
+            return f"{b[key]:.3f} → {a[key]:.3f}"
+
+        lines.append(row(f"{name} ({n:,})",
+                         f"{cosine[0] / n:.3f} → {cosine[1] / n:.3f}" if cosine else "",
+                         change("dense"), change("final") +
+                         f" ({s['final'][1]['right_first'] - s['final'][0]['right_first']:+d})",
+                         change("final", "mrr@10")))
+    return lines
+
+
 def translated_query() -> list[str]:
     """Question vectors with and without the translated words (bench/translated_query.py)."""
     data = load_json("translated_query")
