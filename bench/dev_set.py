@@ -38,3 +38,21 @@ def load(folder: Path, settings: Settings) -> DevSet:
     row_of = {record.id: row for row, record in enumerate(retriever.index.records)}
     relevant = [{row_of[pid] for pid in qrels[str(q["id"])] if pid in row_of} for q in queries]
     return DevSet(retriever, queries, questions, vectors, relevant)
+
+
+class Tally:
+    """Recall@1 and MRR@10 of one ranking over the questions added, and how many it changed."""
+
+    def __init__(self):
+        self.hits, self.reciprocal, self.touched = 0, 0.0, 0
+
+    def add(self, rows: list[int], relevant: set[int], touched: bool = False) -> None:
+        """One question's ranked passage rows and its relevant rows."""
+        rank = next((i for i, row in enumerate(rows[:10]) if row in relevant), None)
+        self.hits += rank == 0
+        self.reciprocal += 0.0 if rank is None else 1 / (rank + 1)
+        self.touched += touched
+
+    def result(self, n: int) -> dict:
+        return {"recall@1": round(self.hits / n, 4), "mrr@10": round(self.reciprocal / n, 4),
+                "right_first": self.hits, "touched": self.touched}

@@ -150,18 +150,16 @@ def measured_questions(name: str, data: dev_set.DevSet) -> list[int]:
 
 
 def rank_outcomes(data: dev_set.DevSet, rows: list[int], recipe: Recipe) -> dict:
-    """Right first passages and MRR@10 of ``recipe`` over the questions ``rows``."""
+    """Right first passages, recall@1 and MRR@10 of ``recipe`` over the questions ``rows``."""
     retriever, saved = data.retriever, data.retriever.recipe
     retriever.recipe = recipe
-    right, reciprocal = 0, 0.0
+    tally = dev_set.Tally()
     for i in rows:
-        ranked = [r.row for r in retriever.rank(data.questions[i], 10, data.vectors[i])]
-        right += bool(ranked) and ranked[0] in data.relevant[i]
-        reciprocal += next((1 / (k + 1) for k, r in enumerate(ranked)
-                            if r in data.relevant[i]), 0.0)
+        tally.add([r.row for r in retriever.rank(data.questions[i], 10, data.vectors[i])],
+                  data.relevant[i])
     retriever.recipe = saved
-    return {"right_first": int(right), "recall@1": round(right / len(rows), 4),
-            "mrr@10": round(reciprocal / len(rows), 4)}
+    result = tally.result(len(rows))
+    return {key: result[key] for key in ("right_first", "recall@1", "mrr@10")}
 
 
 def passage_cosine(data: dev_set.DevSet, rows: list[int], vectors: np.ndarray,

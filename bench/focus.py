@@ -87,17 +87,13 @@ def measure(folder: Path, settings: Settings) -> tuple[dict, dict | None]:
     dev = dev_set.load(folder, settings)
     retriever, queries = dev.retriever, dev.queries
     points = list(itertools.product(WEIGHTS, WEIGHTS))
-    hits = dict.fromkeys(points, 0)
-    reciprocal = dict.fromkeys(points, 0.0)
+    tallies = {point: dev_set.Tally() for point in points}
     wrong = holding = disagreements = 0
     for query, question, vector, relevant in zip(queries, dev.questions, dev.vectors,
                                                  dev.relevant):
         found = shares(retriever, question, vector)
         for point in points:
-            rows = ranked(*found, *point)
-            rank = next((i for i, row in enumerate(rows) if row in relevant), None)
-            hits[point] += rank == 0
-            reciprocal[point] += 0.0 if rank is None else 1 / (rank + 1)
+            tallies[point].add(ranked(*found, *point), relevant)
         retriever.recipe = SHIPPED
         shipped = [r.row for r in retriever.rank(question, DEPTH, vector)]
         expected = ranked(*found, SHIPPED.focus_sentence_weight, SHIPPED.focus_passage_weight)
@@ -107,8 +103,9 @@ def measure(folder: Path, settings: Settings) -> tuple[dict, dict | None]:
             holding += holds_answer(retriever.index.records[shipped[0]].text,
                                     query.get("answers") or [])
     n = len(queries)
-    grid = [{"sentence_weight": s, "passage_weight": p, "recall@1": round(hits[s, p] / n, 4),
-             "mrr@10": round(reciprocal[s, p] / n, 4)} for s, p in points]
+    grid = [{"sentence_weight": s, "passage_weight": p,
+             **{k: v for k, v in tallies[s, p].result(n).items() if k in ("recall@1", "mrr@10")}}
+            for s, p in points]
     misses = {"questions": n, "wrong_first": wrong, "first_holds_an_answer": holding} \
         if folder.name in ANSWERED else None
     return {"queries": n, "grid": grid, "disagreements_with_rank": disagreements}, misses

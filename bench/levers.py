@@ -163,23 +163,6 @@ def reordered(top, scores, extra, fade) -> list[int]:
     return top[order].tolist()
 
 
-class Tally:
-    """Recall@1 and MRR@10 of one ranking variant, and the questions it changed."""
-
-    def __init__(self):
-        self.hits, self.reciprocal, self.touched = 0, 0.0, 0
-
-    def add(self, rows: list[int], relevant: set[int], touched: bool) -> None:
-        rank = next((i for i, row in enumerate(rows[:DEPTH]) if row in relevant), None)
-        self.hits += rank == 0
-        self.reciprocal += 0.0 if rank is None else 1 / (rank + 1)
-        self.touched += touched
-
-    def result(self, n: int) -> dict:
-        return {"recall@1": round(self.hits / n, 4), "mrr@10": round(self.reciprocal / n, 4),
-                "right_first": self.hits, "touched": self.touched}
-
-
 def measure(folder: Path, settings: Settings, words) -> dict:
     dev = dev_set.load(folder, settings)
     retriever = dev.retriever
@@ -192,10 +175,10 @@ def measure(folder: Path, settings: Settings, words) -> dict:
     as_passage = get_passage_encoder(settings).encode_passages(
         [dev.questions[i].embed or dev.questions[i].text for i in long], 64) if long else []
     passage_vector = dict(zip(long, as_passage))
-    tallies: dict[str, Tally] = {}
+    tallies: dict[str, dev_set.Tally] = {}
 
-    def tally(name: str) -> Tally:
-        return tallies.setdefault(name, Tally())
+    def tally(name: str) -> dev_set.Tally:
+        return tallies.setdefault(name, dev_set.Tally())
 
     for i, (question, vector, relevant) in enumerate(zip(dev.questions, dev.vectors,
                                                          dev.relevant)):
